@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side writes to the run ledger (documented in plugins/modules/patch_ledger.py)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(("path", "run_id", "action", "host", "phase", "status", "message", "data",
+                             "patch_group", "attrs", "changes", "playbook", "run_status"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        dummy, args = self.validate_argument_spec(argument_spec=dict(
+            path=dict(type="path", required=True),
+            run_id=dict(type="str", required=True),
+            action=dict(type="str", default="record", choices=["start_run", "record", "finish_run"]),
+            host=dict(type="str"),
+            phase=dict(type="str"),
+            status=dict(type="str"),
+            message=dict(type="str"),
+            data=dict(type="dict", default={}),
+            patch_group=dict(type="str"),
+            attrs=dict(type="dict"),
+            changes=dict(type="list", elements="dict", default=[]),
+            playbook=dict(type="str"),
+            run_status=dict(type="str", default="finished"),
+        ))
+        host = args["host"] or task_vars.get("inventory_hostname")
+        try:
+            with Ledger(args["path"]) as ledger:
+                if args["action"] == "start_run":
+                    ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode))
+                elif args["action"] == "finish_run":
+                    ledger.finish_run(args["run_id"], args["run_status"])
+                else:
+                    if args["attrs"] is not None or args["patch_group"] is not None:
+                        ledger.record_host(args["run_id"], host, args["patch_group"], args["attrs"])
+                    if args["phase"]:
+                        if not args["status"]:
+                            raise LedgerError("status is required with phase")
+                        ledger.record_phase(args["run_id"], host, args["phase"], args["status"], args["message"], args["data"])
+                    if args["changes"]:
+                        ledger.record_changes(args["run_id"], host, args["changes"])
+        except LedgerError as exc:
+            raise AnsibleActionFail("patch_ledger: %s" % exc)
+        except Exception as exc:  # sqlite3 errors: a locked, read-only or corrupt ledger file
+            raise AnsibleActionFail("patch_ledger: cannot write the ledger %s: %s" % (args["path"], exc))
+        result.update(changed=False, path=args["path"], run_id=args["run_id"], host=host)
+        return result

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""apt: pending upgrades from `apt-get -s dist-upgrade`, classified by the archive they come from.
+
+Pure Python, no Ansible import; the module runs the commands and hands their output here.
+"""
+
+from __future__ import annotations
+
+import re
+
+_INST_RE = re.compile(
+    r"^Inst (?P<name>[^\s:]+)(?::(?P<qualifier>\S+))?"
+    r"(?: \[(?P<installed>[^\]]+)\])?"
+    r" \((?P<candidate>\S+)(?P<releases>.*?) \[(?P<arch>[^\]]+)\]\)"
+)
+_REMV_RE = re.compile(r"^Remv (?P<name>[^\s:]+)(?::\S+)?(?: \[(?P<installed>[^\]]+)\])?")
+
+
+def parse_release(text):
+    """'Debian-Security:12/stable-security' -> {'label': 'Debian-Security', 'version': '12', 'archive': ...}."""
+    text = text.strip()
+    label, version, archive = None, None, text
+    if "/" in text:
+        head, archive = text.rsplit("/", 1)
+        if ":" in head:
+            label, version = head.split(":", 1)
+        else:
+            version = head
+    elif ":" in text:
+        label, archive = text.split(":", 1)
+    return {"label": label, "version": version, "archive": archive}
+
+
+def classify(releases):
+    """Classification from the archives a candidate is offered by (the best one wins)."""
+    ranks = {"security": 3, "bugfix": 2, "enhancement": 1, "other": 0}
+    best = "other"
+    for release in releases:
+        label = (release.get("label") or "").lower()
+        archive = (release.get("archive") or "").lower()
+        if label.endswith("-security") or archive.endswith("-security"):
+            found = "security"
+        elif archive.endswith("-updates") or archive.endswith("-proposed-updates"):
+            found = "bugfix"
+        elif archive in ("stable", "oldstable", "testing", "unstable") or label in ("debian", "ubuntu"):
+            found = "bugfix"
+        elif archive.endswith("-backports"):
+            found = "enhancement"
+        else:
+            found = "other"
+        if ranks[found] > ranks[best]:
+            best = found
+    return best
+
+
+def parse_simulation(output):
+    """Parse `apt-get -s dist-upgrade` output into (upgrades, removals)."""
+    upgrades, removals = [], []
+    for line in output.splitlines():
+        inst = _INST_RE.match(line)
+        if inst:
+            releases = [parse_release(part) for part in inst.group("releases").split(",") if part.strip()]
+            upgrades.append({
+                "name": inst.group("name"),
+                "arch": inst.group("qualifier") or inst.group("arch"),
+                "installed_version": inst.group("installed"),
+                "candidate_version": inst.group("candidate"),
+                "releases": releases,
+                "origin": ", ".join(_release_text(r) for r in releases),
+                "classification": classify(releases),
+            })
+            continue
+        remv = _REMV_RE.match(line)
+        if remv:
+            removals.append({"name": remv.group("name"), "installed_version": remv.group("installed")})
+    return upgrades, removals
+
+
+def _release_text(release):
+    parts = [release.get("label"), release.get("archive")]
+    return ":".join(p for p in parts if p)
+
+
+def build_patches(upgrades, changelog_summary, make_patch):
+    """Turn parsed upgrades into patch records; `changelog_summary(upgrade)` gives cves etc."""
+    patches = []
+    for upgrade in upgrades:
+        info = changelog_summary(upgrade) or {}
+        patches.append(make_patch(
+            name=upgrade["name"],
+            arch=upgrade["arch"],
+            installed_version=upgrade["installed_version"],
+            candidate_version=upgrade["candidate_version"],
+            origin=upgrade["origin"],
+            classification=upgrade["classification"],
+            release_date=info.get("release_date"),
+            advisories=info.get("advisories"),
+            cves=info.get("cves"),
+            manager="apt",
+        ))
+    return patches
+
+
+def changelog_member_names(name):
+    """Where a .deb carries its changelog (non-native, then native)."""
+    return ("./usr/share/doc/%s/changelog.Debian.gz" % name, "./usr/share/doc/%s/changelog.gz" % name)

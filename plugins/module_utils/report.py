@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The run report: one outcome per host, derived from the ledger rows (pure Python)."""
+
+from __future__ import annotations
+
+ORDER = ("preflight", "scan", "approve", "patch", "rescan")
+
+
+def host_status(phases):
+    """One word for a host from its phase rows.
+
+    failed/unreachable win; a host whose patch changed packages and whose rescan passed is
+    patched; a host with nothing pending is up_to_date; pending but nothing approved is
+    not_approved; a host the run never finished is incomplete.
+    """
+    for phase in ORDER:
+        status = phases.get(phase, {}).get("status")
+        if status == "unreachable":
+            return "unreachable"
+        if status == "failed":
+            return "failed"
+    scan = phases.get("scan")
+    if scan is None:
+        return "incomplete"
+    if not scan.get("data", {}).get("pending"):
+        return "up_to_date"
+    patch = phases.get("patch")
+    if patch is None:
+        return "incomplete"
+    if patch["status"] == "skipped":
+        return "not_approved"
+    rescan = phases.get("rescan")
+    if rescan is None or rescan["status"] not in ("ok", "changed"):
+        return "incomplete"
+    return "patched" if patch["status"] == "changed" else "up_to_date"
+
+
+def failed_phase(phases):
+    for phase in ORDER:
+        entry = phases.get(phase)
+        if entry and entry["status"] in ("failed", "unreachable"):
+            return phase, entry.get("message")
+    return None, None
+
+
+def build_report(run, hosts):
+    """report.json: run_id, hosts [{name, patch_group, status, patched [{name, from, to}], cves_closed}]."""
+    out_hosts = []
+    for host in hosts:
+        status = host_status(host["phases"])
+        phase, message = failed_phase(host["phases"])
+        closed = sorted(set(c for change in host["changes"] for c in change["cves"])) if status == "patched" else []
+        remaining = host["phases"].get("rescan", host["phases"].get("scan", {})).get("data", {}).get("cves", [])
+        entry = {
+            "name": host["name"],
+            "patch_group": host["patch_group"],
+            "status": status,
+            "patched": [{"name": c["name"], "from": c["from"], "to": c["to"]} for c in host["changes"]],
+            "cves_closed": closed,
+            "cves_remaining": sorted(remaining),
+            "phases": dict((p, host["phases"][p]["status"]) for p in ORDER if p in host["phases"]),
+        }
+        if phase:
+            entry["failed_phase"] = phase
+            entry["reason"] = message
+        for key in ("environment", "owner", "window", "instance_id", "source"):
+            if host["attrs"].get(key) is not None:
+                entry[key] = host["attrs"][key]
+        out_hosts.append(entry)
+    counts = {}
+    for entry in out_hosts:
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    return {
+        "run_id": run["run_id"],
+        "status": run["status"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "check_mode": run["check_mode"],
+        "summary": {"hosts": len(out_hosts), "by_status": counts,
+                    "packages_patched": sum(len(h["patched"]) for h in out_hosts),
+                    "cves_closed": len(set(c for h in out_hosts for c in h["cves_closed"]))},
+        "hosts": out_hosts,
+    }
+
+
+def render_table(report):
+    """A plain-text table a person can read at the end of a patch night."""
+    header = ("HOST", "PATCH GROUP", "STATUS", "PATCHED", "CVES CLOSED", "NOTE")
+    rows = [header]
+    for host in report["hosts"]:
+        note = ""
+        if host.get("failed_phase"):
+            note = "%s: %s" % (host["failed_phase"], (host.get("reason") or "")[:60])
+        elif host.get("cves_remaining"):
+            note = "%d CVE(s) still open" % len(host["cves_remaining"])
+        rows.append((host["name"], host.get("patch_group") or "-", host["status"], str(len(host["patched"])),
+                     str(len(host["cves_closed"])), note))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    summary = report["summary"]
+    lines.append("")
+    lines.append("run %s: %d host(s), %s; %d package(s) patched, %d CVE(s) closed" % (
+        report["run_id"], summary["hosts"],
+        ", ".join("%s %d" % (k, v) for k, v in sorted(summary["by_status"].items())) or "no hosts",
+        summary["packages_patched"], summary["cves_closed"]))
+    return "\n".join(lines)

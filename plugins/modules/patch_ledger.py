@@ -1,0 +1,121 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module runs on the controller as an action plugin (plugins/action/patch_ledger.py).
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: patch_ledger
+short_description: Record a patch night's phases in the run ledger (SQLite)
+version_added: 0.1.0
+description:
+  - Writes to the run ledger on the controller, as it happens, so a crash of the controller
+    loses nothing that was recorded. A rerun with the same O(run_id) overwrites a host's rows
+    for a phase instead of adding new ones.
+  - Runs on the controller whatever host the task is for; the host defaults to the task's
+    C(inventory_hostname).
+  - Ledger writes are bookkeeping, never reported as a change; they also happen in check mode,
+    where the run is marked as a check run.
+author:
+  - fleetpatch.hybrid developers
+options:
+  path:
+    description: The ledger file (SQLite); created with its schema when missing.
+    type: path
+    required: true
+  run_id:
+    description: The run the rows belong to.
+    type: str
+    required: true
+  action:
+    description:
+      - V(start_run) opens (or reopens) the run, V(record) writes host rows, V(finish_run) closes it.
+    type: str
+    choices: [start_run, record, finish_run]
+    default: record
+  host:
+    description: The host the rows are about. Defaults to the task's C(inventory_hostname).
+    type: str
+  phase:
+    description: The lifecycle phase of the outcome.
+    type: str
+    choices: [preflight, scan, approve, patch, rescan]
+  status:
+    description: The outcome of O(phase).
+    type: str
+    choices: [ok, changed, skipped, failed, unreachable]
+  message:
+    description: One line on the outcome, such as the reason of a failure.
+    type: str
+  data:
+    description: Details of the outcome, kept as JSON.
+    type: dict
+    default: {}
+  patch_group:
+    description: The host's patch group, recorded with O(attrs).
+    type: str
+  attrs:
+    description: Host attributes for the run (environment, owner, window, instance id, source).
+    type: dict
+  changes:
+    description: Package changes the host received, each with C(name), C(arch), C(from), C(to), C(classification), C(cves), C(advisories).
+    type: list
+    elements: dict
+    default: []
+  playbook:
+    description: The playbook that started the run, with O(action=start_run).
+    type: str
+  run_status:
+    description: The final status of the run, with O(action=finish_run).
+    type: str
+    default: finished
+attributes:
+  check_mode:
+    support: full
+    details: The ledger is written in check mode too, so a check run is recorded as such.
+  diff_mode:
+    support: none
+  action:
+    support: full
+  platform:
+    platforms: all
+"""
+
+EXAMPLES = r"""
+- name: Open the run
+  fleetpatch.hybrid.patch_ledger:
+    path: out/ledger.db
+    run_id: "{{ fleetpatch_run_id }}"
+    action: start_run
+
+- name: Record a host's scan
+  fleetpatch.hybrid.patch_ledger:
+    path: out/ledger.db
+    run_id: "{{ fleetpatch_run_id }}"
+    phase: scan
+    status: ok
+    data:
+      pending: 5
+"""
+
+RETURN = r"""
+path:
+  description: The ledger file written.
+  returned: always
+  type: str
+  sample: out/ledger.db
+run_id:
+  description: The run written.
+  returned: always
+  type: str
+  sample: run-20261127T020000Z
+host:
+  description: The host the rows are about.
+  returned: always
+  type: str
+  sample: web-dev-1
+"""

@@ -1,0 +1,77 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module runs on the controller as an action plugin (plugins/action/patch_report.py).
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: patch_report
+short_description: The report of a patch night, from the run ledger
+version_added: 0.1.0
+description:
+  - Reads a run from the ledger, derives one outcome per host (patched, up_to_date,
+    not_approved, failed, unreachable, incomplete) and writes the report as JSON.
+  - Runs on the controller.
+author:
+  - fleetpatch.hybrid developers
+options:
+  path:
+    description: The ledger file.
+    type: path
+    required: true
+  run_id:
+    description: The run to report.
+    type: str
+    required: true
+  dest:
+    description: Where to write the report as JSON. Not written in check mode.
+    type: path
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  action:
+    support: full
+  platform:
+    platforms: all
+"""
+
+EXAMPLES = r"""
+- name: Write the report of the run
+  fleetpatch.hybrid.patch_report:
+    path: out/ledger.db
+    run_id: "{{ fleetpatch_run_id }}"
+    dest: out/report.json
+  register: report
+"""
+
+RETURN = r"""
+report:
+  description: The report (also written to O(dest)).
+  returned: always
+  type: dict
+  sample:
+    run_id: run-20261127T020000Z
+    hosts:
+      - name: web-dev-1
+        patch_group: web-dev
+        status: patched
+        patched: [{name: openssl, from: 3.0.15-1~deb12u1, to: 3.0.16-1~deb12u1}]
+        cves_closed: [CVE-2024-12797]
+table:
+  description: The per-host summary as lines of text.
+  returned: always
+  type: list
+  elements: str
+  sample: ["HOST       PATCH GROUP  STATUS   PATCHED  CVES CLOSED  NOTE"]
+dest:
+  description: The report file.
+  returned: always
+  type: str
+  sample: out/report.json
+"""

@@ -1,0 +1,283 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: patch_scan
+short_description: Pending patches of a host, with classification, advisories and CVEs
+version_added: 0.1.0
+description:
+  - Lists the updates a host is missing in one record shape for every OS family
+    (name, arch, installed and candidate version, origin, classification, severity,
+    release date, advisory ids, CVE ids, reboot hint).
+  - On apt hosts the classification comes from the archive the candidate is published in
+    (its Release C(Label) and suite, for example C(Debian-Security) and C(stable-security)),
+    and the CVE and advisory ids from the changelog entries of the candidate package that
+    are newer than the installed version (the candidate C(.deb) is downloaded and its
+    changelog read; results are cached per package version under O(cache_dir)).
+  - It never changes installed packages. Refreshing the package lists (O(update_cache)) and
+    the changelog cache are not reported as a change; in check mode neither is written.
+author:
+  - fleetpatch.hybrid developers
+options:
+  update_cache:
+    description: Refresh the package lists before scanning (C(apt-get update)). Skipped in check mode.
+    type: bool
+    default: true
+  changelogs:
+    description: Read the candidate packages' changelogs for CVE and advisory ids.
+    type: bool
+    default: true
+  cache_dir:
+    description: Where parsed changelogs are kept between scans, per package version.
+    type: path
+    default: /var/cache/fleetpatch
+  packages:
+    description: Names whose installed version to report in RV(installed), to prove what a patch installed.
+    type: list
+    elements: str
+    default: []
+  lock_timeout:
+    description: Seconds to wait for the package manager lock when refreshing the lists.
+    type: int
+    default: 60
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Supports apt (Debian, Ubuntu). Other package managers fail with a clear message.
+"""
+
+EXAMPLES = r"""
+- name: Scan for pending patches
+  fleetpatch.hybrid.patch_scan:
+  register: scan
+
+- name: Prove what a patch installed, without refreshing the lists
+  fleetpatch.hybrid.patch_scan:
+    update_cache: false
+    packages: "{{ scan.patches | map(attribute='name') | list }}"
+  register: rescan
+"""
+
+RETURN = r"""
+package_manager:
+  description: The package manager that was scanned.
+  returned: always
+  type: str
+  sample: apt
+patches:
+  description: Pending patches, one record each.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: openssl
+      arch: amd64
+      installed_version: 3.0.15-1~deb12u1
+      candidate_version: 3.0.16-1~deb12u1
+      origin: Debian-Security:stable-security
+      classification: security
+      severity: unspecified
+      release_date: "2025-02-12T19:30:00+00:00"
+      advisories: [DSA-5865-1]
+      cves: [CVE-2024-12797]
+      reboot_hint: false
+      manager: apt
+removals:
+  description: Packages the upgrade would remove.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+installed:
+  description: Installed version of each name asked for in O(packages); null when not installed.
+  returned: always
+  type: dict
+  sample: {openssl: 3.0.16-1~deb12u1}
+summary:
+  description: Counts of the pending set.
+  returned: always
+  type: dict
+  sample: {pending: 5, security: 4, cves: 6, reboot_hint: false}
+cache_updated:
+  description: Whether the package lists were refreshed.
+  returned: always
+  type: bool
+  sample: true
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import zlib
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import apt as aptlib
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import changelog as changeloglib
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.patch import make_patch
+
+APT_ENV = {"LANG": "C", "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
+CACHE_FORMAT = 1
+
+
+def run_checked(module, cmd, what, cwd=None):
+    rc, out, err = module.run_command(cmd, environ_update=APT_ENV, cwd=cwd)
+    if rc != 0:
+        module.fail_json(msg="%s failed (rc=%s): %s" % (what, rc, (err or out).strip()[-500:]), cmd=cmd)
+    return out
+
+
+def installed_versions(module, names):
+    if not names:
+        return {}
+    rc, out, dummy = module.run_command(["dpkg-query", "-W", "-f", "${Package}\\t${db:Status-Abbrev}\\t${Version}\\n"] + list(names),
+                                        environ_update=APT_ENV)
+    found = {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[1].startswith("ii"):
+            found[parts[0]] = parts[2]
+    return dict((name, found.get(name)) for name in names)
+
+
+def cache_path(cache_dir, upgrade):
+    return os.path.join(cache_dir, "changelogs", "%s_%s_%s.json" % (
+        upgrade["name"], upgrade["candidate_version"].replace(":", "%3a"), upgrade["arch"]))
+
+
+def read_cached(filename):
+    try:
+        with open(filename) as handle:
+            data = json.load(handle)
+        return data if data.get("format") == CACHE_FORMAT else None
+    except (OSError, ValueError):
+        return None
+
+
+def changelog_from_deb(module, deb, name):
+    """The changelog text carried in a .deb, or None when it has none of its own."""
+    wanted = aptlib.changelog_member_names(name)
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            for member in tar:
+                if member.name in wanted and member.isfile():
+                    data = tar.extractfile(member).read()
+                    return zlib.decompress(data, 16 + zlib.MAX_WBITS).decode("utf-8", "replace")
+    except (tarfile.TarError, zlib.error, OSError):
+        return None
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+    return None
+
+
+def fetch_changelogs(module, upgrades, cache_dir):
+    """Parsed changelog entries per upgrade, downloading the candidates not cached yet."""
+    found, missing = {}, []
+    for upgrade in upgrades:
+        cached = read_cached(cache_path(cache_dir, upgrade))
+        if cached is not None:
+            found[upgrade["name"]] = cached["entries"]
+        else:
+            missing.append(upgrade)
+    if not missing:
+        return found
+    workdir = tempfile.mkdtemp(prefix="fleetpatch-scan-")
+    try:
+        specs = ["%s:%s=%s" % (u["name"], u["arch"], u["candidate_version"]) if u["arch"] != "all"
+                 else "%s=%s" % (u["name"], u["candidate_version"]) for u in missing]
+        rc, out, err = module.run_command(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root"] + specs,
+                                          environ_update=APT_ENV, cwd=workdir)
+        if rc != 0:
+            module.warn("could not download every candidate package for its changelog: %s" % (err or out).strip()[-300:])
+        debs = dict((f.split("_", 1)[0], os.path.join(workdir, f)) for f in os.listdir(workdir) if f.endswith(".deb"))
+        for upgrade in missing:
+            deb = debs.get(upgrade["name"])
+            if not deb:
+                continue
+            text = changelog_from_deb(module, deb, upgrade["name"])
+            entries = changeloglib.parse_changelog(text, limit=200) if text else []
+            found[upgrade["name"]] = entries
+            if not module.check_mode:
+                store_cache(cache_path(cache_dir, upgrade), entries)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return found
+
+
+def store_cache(filename, entries):
+    try:
+        os.makedirs(os.path.dirname(filename), mode=0o755, exist_ok=True)
+        tmp = filename + ".tmp"
+        with open(tmp, "w") as handle:
+            json.dump({"format": CACHE_FORMAT, "entries": entries}, handle)
+        os.rename(tmp, filename)
+    except OSError:
+        pass
+
+
+def scan_apt(module):
+    params = module.params
+    cache_updated = False
+    if params["update_cache"] and not module.check_mode:
+        run_checked(module, ["apt-get", "update", "-q", "-o", "DPkg::Lock::Timeout=%d" % params["lock_timeout"]],
+                    "apt-get update")
+        cache_updated = True
+    out = run_checked(module, ["apt-get", "-s", "-o", "Debug::NoLocking=1", "dist-upgrade"], "apt-get -s dist-upgrade")
+    upgrades, removals = aptlib.parse_simulation(out)
+    entries = fetch_changelogs(module, upgrades, params["cache_dir"]) if params["changelogs"] else {}
+
+    def summary_for(upgrade):
+        return changeloglib.summarize(entries.get(upgrade["name"], []), upgrade["installed_version"], upgrade["candidate_version"])
+
+    patches = aptlib.build_patches(upgrades, summary_for, make_patch)
+    return patches, removals, cache_updated
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            update_cache=dict(type="bool", default=True),
+            changelogs=dict(type="bool", default=True),
+            cache_dir=dict(type="path", default="/var/cache/fleetpatch"),
+            packages=dict(type="list", elements="str", default=[]),
+            lock_timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    if not module.get_bin_path("apt-get"):
+        module.fail_json(msg="patch_scan supports apt hosts (Debian, Ubuntu) in this version; no apt-get found on this host")
+    patches, removals, cache_updated = scan_apt(module)
+    cves = sorted(set(c for p in patches for c in p["cves"]))
+    module.exit_json(
+        changed=False,
+        package_manager="apt",
+        patches=patches,
+        removals=removals,
+        installed=installed_versions(module, module.params["packages"]),
+        cache_updated=cache_updated,
+        summary={
+            "pending": len(patches),
+            "security": sum(1 for p in patches if p["classification"] == "security"),
+            "cves": len(cves),
+            "reboot_hint": any(p["reboot_hint"] for p in patches),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

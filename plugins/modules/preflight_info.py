@@ -1,0 +1,124 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: preflight_info
+short_description: Whether a host may be patched now (package manager lock, free disk, pending reboot)
+version_added: 0.1.0
+description:
+  - Reads, never changes, the state a patch depends on and says whether the host may be
+    patched now, with the reasons when not.
+  - The package manager lock is checked the way dpkg and apt take it (POSIX record locks on
+    C(/var/lib/dpkg/lock-frontend) and friends); the holder's pid is reported.
+author:
+  - fleetpatch.hybrid developers
+options:
+  min_free_mb:
+    description: Free MiB needed on each of O(paths).
+    type: int
+    default: 500
+  paths:
+    description: File systems that must have O(min_free_mb) free.
+    type: list
+    elements: path
+    default: [/, /var, /var/cache/apt/archives, /boot]
+  fail_on_pending_reboot:
+    description: Whether a reboot left pending by an earlier change stops the host.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: May this host be patched now?
+  fleetpatch.hybrid.preflight_info:
+    min_free_mb: 1024
+  register: preflight
+
+- name: Stop when it may not
+  ansible.builtin.fail:
+    msg: "{{ preflight.reasons | join('; ') }}"
+  when: not preflight.ready
+"""
+
+RETURN = r"""
+ready:
+  description: Whether the host may be patched now.
+  returned: always
+  type: bool
+  sample: true
+reasons:
+  description: Why the host may not be patched now.
+  returned: always
+  type: list
+  elements: str
+  sample: ["package manager locked: /var/lib/dpkg/lock-frontend held by pid 4242"]
+package_manager:
+  description: The package manager found (apt, dnf, zypper) or null.
+  returned: always
+  type: str
+  sample: apt
+locks:
+  description: Package manager locks held, with the holder's pid.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /var/lib/dpkg/lock-frontend, pid: 4242}]
+disks:
+  description: Free MiB of each checked path.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /, free_mb: 20480}]
+reboot_pending:
+  description: Whether a reboot from an earlier change is pending.
+  returned: always
+  type: bool
+  sample: false
+python_version:
+  description: The Python that ran the module.
+  returned: always
+  type: str
+  sample: 3.11.2
+"""
+
+import platform
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import preflight
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            min_free_mb=dict(type="int", default=500),
+            paths=dict(type="list", elements="path", default=["/", "/var", "/var/cache/apt/archives", "/boot"]),
+            fail_on_pending_reboot=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    manager = next((m for m in ("apt-get", "dnf", "zypper") if module.get_bin_path(m)), None)
+    manager = {"apt-get": "apt"}.get(manager, manager)
+    locks = preflight.held_locks(manager)
+    disks = preflight.free_space(module.params["paths"])
+    reboot = preflight.pending_reboot()
+    reasons = preflight.evaluate(locks, disks, module.params["min_free_mb"], reboot, module.params["fail_on_pending_reboot"])
+    if manager is None:
+        reasons.append("no supported package manager (apt, dnf, zypper) on this host")
+    module.exit_json(changed=False, ready=not reasons, reasons=reasons, package_manager=manager, locks=locks,
+                     disks=disks, reboot_pending=reboot, python_version=platform.python_version())
+
+
+if __name__ == "__main__":
+    main()
