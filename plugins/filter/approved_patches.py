@@ -13,7 +13,7 @@ description:
     release, approved and rejected lists) to patch records from M(fleetpatch.hybrid.patch_scan).
   - Returns the approved patches, each with an C(approval_reason).
 author:
-  - fleetpatch.hybrid developers
+  - fleetpatch.hybrid developers (@fleetpatch)
 positional: baseline, today
 options:
   _input:

@@ -14,7 +14,7 @@ description:
   - Returns C(ok), C(still_pending) (names), C(wrong_version) (name, expected, installed),
     C(changes) (name, arch, from, to, classification, cves, advisories) and C(cves_remaining).
 author:
-  - fleetpatch.hybrid developers
+  - fleetpatch.hybrid developers (@fleetpatch)
 positional: rescan
 options:
   _input:

@@ -12,8 +12,9 @@ def host_status(phases):
     """One word for a host from its phase rows.
 
     failed/unreachable win; a host whose patch changed packages and whose rescan passed is
-    patched; a host with nothing pending is up_to_date; pending but nothing approved is
-    not_approved; a host the run never finished is incomplete.
+    patched; a host with no approved patch missing is compliant (as SSM counts it: pending
+    patches the baseline does not approve do not count); a host the run never finished is
+    incomplete.
     """
     for phase in ORDER:
         status = phases.get(phase, {}).get("status")
@@ -24,17 +25,15 @@ def host_status(phases):
     scan = phases.get("scan")
     if scan is None:
         return "incomplete"
-    if not scan.get("data", {}).get("pending"):
-        return "up_to_date"
     patch = phases.get("patch")
+    if not scan.get("data", {}).get("pending") or (patch and patch["status"] == "skipped"):
+        return "compliant"
     if patch is None:
         return "incomplete"
-    if patch["status"] == "skipped":
-        return "not_approved"
     rescan = phases.get("rescan")
     if rescan is None or rescan["status"] not in ("ok", "changed"):
         return "incomplete"
-    return "patched" if patch["status"] == "changed" else "up_to_date"
+    return "patched" if patch["status"] == "changed" else "compliant"
 
 
 def failed_phase(phases):

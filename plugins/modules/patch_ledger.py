@@ -21,7 +21,7 @@ description:
   - Ledger writes are bookkeeping, never reported as a change; they also happen in check mode,
     where the run is marked as a check run.
 author:
-  - fleetpatch.hybrid developers
+  - fleetpatch.hybrid developers (@fleetpatch)
 options:
   path:
     description: The ledger file (SQLite); created with its schema when missing.
@@ -76,13 +76,18 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
     details: The ledger is written in check mode too, so a check run is recorded as such.
   diff_mode:
     support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   action:
     support: full
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
   platform:
+    support: full
     platforms: all
+    description: Target OS/families that can be operated against.
 """
 
 EXAMPLES = r"""

@@ -13,11 +13,11 @@ module: patch_report
 short_description: The report of a patch night, from the run ledger
 version_added: 0.1.0
 description:
-  - Reads a run from the ledger, derives one outcome per host (patched, up_to_date,
-    not_approved, failed, unreachable, incomplete) and writes the report as JSON.
+  - Reads a run from the ledger, derives one outcome per host (patched, compliant,
+    failed, unreachable, incomplete) and writes the report as JSON.
   - Runs on the controller.
 author:
-  - fleetpatch.hybrid developers
+  - fleetpatch.hybrid developers (@fleetpatch)
 options:
   path:
     description: The ledger file.
@@ -33,12 +33,17 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   action:
     support: full
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
   platform:
+    support: full
     platforms: all
+    description: Target OS/families that can be operated against.
 """
 
 EXAMPLES = r"""

@@ -22,7 +22,7 @@ description:
   - It never changes installed packages. Refreshing the package lists (O(update_cache)) and
     the changelog cache are not reported as a change; in check mode neither is written.
 author:
-  - fleetpatch.hybrid developers
+  - fleetpatch.hybrid developers (@fleetpatch)
 options:
   update_cache:
     description: Refresh the package lists before scanning (C(apt-get update)). Skipped in check mode.
@@ -48,10 +48,14 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
+    support: full
     platforms: posix
+    description: Target OS/families that can be operated against.
 notes:
   - Supports apt (Debian, Ubuntu). Other package managers fail with a clear message.
 """
@@ -118,8 +122,7 @@ cache_updated:
 import json
 import os
 import shutil
-import subprocess
-import tarfile
+import shlex
 import tempfile
 import zlib
 
@@ -167,22 +170,20 @@ def read_cached(filename):
 
 
 def changelog_from_deb(module, deb, name):
-    """The changelog text carried in a .deb, or None when it has none of its own."""
-    wanted = aptlib.changelog_member_names(name)
-    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-            for member in tar:
-                if member.name in wanted and member.isfile():
-                    data = tar.extractfile(member).read()
-                    return zlib.decompress(data, 16 + zlib.MAX_WBITS).decode("utf-8", "replace")
-    except (tarfile.TarError, zlib.error, OSError):
+    """The changelog text carried in a .deb, or None when it has none of its own.
+
+    Only the changelog member is extracted (tar streams the package), whatever the
+    package's compression (dpkg-deb handles xz, gzip and zstd).
+    """
+    members = " ".join(shlex.quote(m) for m in aptlib.changelog_member_names(name))
+    cmd = "dpkg-deb --fsys-tarfile %s | tar -xOf - %s 2>/dev/null" % (shlex.quote(deb), members)
+    dummy, data, dummy = module.run_command(cmd, use_unsafe_shell=True, encoding=None, environ_update=APT_ENV)
+    if not data:
         return None
-    finally:
-        proc.stdout.close()
-        proc.kill()
-        proc.wait()
-    return None
+    try:
+        return zlib.decompress(data, 16 + zlib.MAX_WBITS).decode("utf-8", "replace")
+    except zlib.error:
+        return None
 
 
 def fetch_changelogs(module, upgrades, cache_dir):

@@ -16,7 +16,7 @@ description:
   - The package manager lock is checked the way dpkg and apt take it (POSIX record locks on
     C(/var/lib/dpkg/lock-frontend) and friends); the holder's pid is reported.
 author:
-  - fleetpatch.hybrid developers
+  - fleetpatch.hybrid developers (@fleetpatch)
 options:
   min_free_mb:
     description: Free MiB needed on each of O(paths).
@@ -34,10 +34,14 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
+    support: full
     platforms: posix
+    description: Target OS/families that can be operated against.
 """
 
 EXAMPLES = r"""

@@ -1,0 +1,55 @@
+# fleetpatch.hybrid: `make demo` runs a real patch night on local test hosts, `make test` runs the suite.
+# Both do all their own set-up on a fresh Debian 12 machine (as root) and reuse it on a second run.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+DEB_PACKAGES := debootstrap openssh-client apt-utils gnupg util-linux dpkg-dev python3-venv rsync sqlite3
+COLLECTION_LINK := .cache/collections/ansible_collections/fleetpatch/hybrid
+DEMO_OUT := out/demo
+
+.PHONY: demo test deps venv collection lint sanity unit integration down clean
+
+demo: deps venv collection
+	tools/localfleet up 3 --fresh
+	tools/localfleet aws seed
+	rm -rf $(DEMO_OUT)
+	ansible-playbook playbooks/patch_night.yml -e fleetpatch_output_dir=$(DEMO_OUT)
+	@$(PY) tools/fleetpatch-report $(DEMO_OUT)/report.json
+	@echo "report: $(DEMO_OUT)/report.json   ledger: $(DEMO_OUT)/ledger.db"
+
+test: deps venv collection lint sanity unit integration
+
+deps:
+	@tools/ensure-debian-packages $(DEB_PACKAGES)
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-test.txt
+	@touch $@
+
+collection:
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@ln -sfn ../../../.. $(COLLECTION_LINK)
+
+lint: venv collection
+	ruff check plugins tests tools benchmarks tools/localfleet tools/fleetpatch-report
+	ansible-lint --profile production playbooks roles
+
+sanity: venv
+	tools/run-sanity
+
+unit: venv collection
+	pytest -q tests/unit
+
+integration: deps venv collection
+	pytest -q tests/integration
+
+down:
+	tools/localfleet down
+
+clean: down
+	rm -rf out .cache/localfleet/hosts
