@@ -37,7 +37,7 @@ collection:
 
 lint: venv collection
 	ruff check plugins tests tools benchmarks tools/localfleet tools/fleetpatch-report
-	ansible-lint --profile production playbooks roles
+	ansible-lint
 
 sanity: venv
 	tools/run-sanity

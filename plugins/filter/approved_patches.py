@@ -46,6 +46,7 @@ _value:
 from datetime import date
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.baseline import BaselineError, approved_patches
 
 

@@ -41,6 +41,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.proof import prove
 
 

@@ -159,7 +159,7 @@ class Ledger(object):
         if row is None:
             raise LedgerError("run_id %r is not in the ledger %s" % (run_id, self.path))
         keys = ("run_id", "started_at", "finished_at", "status", "playbook", "check_mode", "meta")
-        run = dict(zip(keys, row))
+        run = dict(zip(keys, row, strict=True))
         run["meta"] = json.loads(run["meta"])
         run["check_mode"] = bool(run["check_mode"])
         return run

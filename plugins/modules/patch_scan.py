@@ -121,12 +121,13 @@ cache_updated:
 
 import json
 import os
-import shutil
 import shlex
+import shutil
 import tempfile
 import zlib
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import apt as aptlib
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import changelog as changeloglib
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.patch import make_patch

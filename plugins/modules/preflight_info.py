@@ -100,6 +100,7 @@ python_version:
 import platform
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import preflight
 
 

@@ -24,10 +24,10 @@ def test_rows_are_upserted_per_host_and_phase(ledger):
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda l: l.record_phase("r1", "h1", "scna", "ok"), "phase 'scna' is not one of"),
-    (lambda l: l.record_phase("r1", "h1", "scan", "done"), "status 'done' is not one of"),
-    (lambda l: l.record_phase("nope", "h1", "scan", "ok"), "start the run first"),
-    (lambda l: l.record_phase("r1", "", "scan", "ok"), "host is required"),
+    (lambda ledger: ledger.record_phase("r1", "h1", "scna", "ok"), "phase 'scna' is not one of"),
+    (lambda ledger: ledger.record_phase("r1", "h1", "scan", "done"), "status 'done' is not one of"),
+    (lambda ledger: ledger.record_phase("nope", "h1", "scan", "ok"), "start the run first"),
+    (lambda ledger: ledger.record_phase("r1", "", "scan", "ok"), "host is required"),
 ])
 def test_bad_input_names_the_field(ledger, call, message):
     with pytest.raises(LedgerError, match=message):

@@ -1,0 +1,96 @@
+"""The patch night end to end on 3 local hosts, against the local apt archive and moto.
+
+Each test reads what really changed: package versions on the hosts (dpkg over ssh), the
+ledger rows (SQLite) and report.json.
+"""
+
+import re
+
+import pytest
+from conftest import HOSTS, TEST_PACKAGES, installed, run_playbook
+
+pytestmark = pytest.mark.integration
+
+BEFORE = dict((p["name"], p["installed"]["version"]) for p in TEST_PACKAGES["packages"])
+PUBLISHED = dict((p["name"], [u for u in p["updates"] if u.get("publish", True)][-1]["version"])
+                 for p in TEST_PACKAGES["packages"] if p["updates"])
+AFTER = dict(BEFORE, **PUBLISHED)
+CVES = sorted(set(c for p in TEST_PACKAGES["packages"] for u in p["updates"]
+                  for c in re.findall(r"CVE-\d+-\d+", " ".join(u["changes"]))))
+PHASES = ["approve", "patch", "preflight", "rescan", "scan"]
+
+
+@pytest.fixture(scope="module")
+def nights(fleet, tmp_path_factory):
+    """Two nights in a row on fresh hosts: the first patches, the second must change nothing."""
+    for name in HOSTS.values():
+        assert installed(name) == BEFORE, "hosts must start from the base image"
+    first = run_playbook(str(tmp_path_factory.mktemp("night1")))
+    after_first = dict((host, installed(name)) for host, name in HOSTS.items())
+    second = run_playbook(str(tmp_path_factory.mktemp("night2")))
+    after_second = dict((host, installed(name)) for host, name in HOSTS.items())
+    return first, after_first, second, after_second
+
+
+def test_first_night_installs_exactly_the_approved_versions(nights):
+    first, after_first, dummy, dummy = nights
+    assert first.rc == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    assert "CVE-2024-40001" in CVES  # closed by an update that was never published on its own
+    for host in HOSTS:
+        assert after_first[host] == AFTER, host
+
+
+def test_ledger_has_one_row_per_host_per_phase(nights):
+    first = nights[0]
+    rows = first.rows("SELECT host, phase, status FROM host_phases WHERE run_id=? ORDER BY host, phase", first.run_id)
+    assert [(h, p) for h, p, dummy in rows] == [(h, p) for h in sorted(HOSTS) for p in PHASES]
+    statuses = dict(((h, p), s) for h, p, s in rows)
+    for host in HOSTS:
+        assert statuses[(host, "patch")] == "changed"
+        assert statuses[(host, "rescan")] == "ok"
+    changes = first.rows("SELECT host, name, from_version, to_version FROM package_changes WHERE run_id=? ORDER BY host, name",
+                         first.run_id)
+    assert changes == [(h, n, BEFORE[n], PUBLISHED[n]) for h in sorted(HOSTS) for n in sorted(PUBLISHED)]
+    assert first.rows("SELECT status FROM runs WHERE run_id=?", first.run_id) == [("finished",)]
+
+
+def test_report_contract(nights):
+    report = nights[0].report
+    assert report["run_id"] == nights[0].run_id
+    assert sorted(h["name"] for h in report["hosts"]) == sorted(HOSTS)
+    for host in report["hosts"]:
+        assert host["status"] == "patched"
+        assert host["patch_group"] in ("web-dev", "web-prod", "db-prod")
+        assert sorted(host["patched"], key=lambda p: p["name"]) == [
+            {"name": n, "from": BEFORE[n], "to": PUBLISHED[n]} for n in sorted(PUBLISHED)]
+        assert host["cves_closed"] == CVES
+        assert host["cves_remaining"] == []
+
+
+def test_scan_classifies_and_correlates(nights):
+    first = nights[0]
+    (data,) = first.rows("SELECT data FROM host_phases WHERE run_id=? AND host='web-dev-1' AND phase='scan'", first.run_id)[0]
+    import json
+    patches = dict((p["name"], p) for p in json.loads(data)["patches"])
+    assert patches["fp-openssl"]["classification"] == "security"
+    assert patches["fp-openssl"]["cves"] == ["CVE-2026-10001", "CVE-2026-10002"]
+    assert patches["fp-openssl"]["advisories"] == ["DSA-6101-1"]
+    assert patches["fp-openssl"]["release_date"] == "2026-11-02T09:00:00+00:00"
+    assert patches["fp-tzdata"]["classification"] == "bugfix"
+    assert patches["fp-tzdata"]["cves"] == []
+    assert patches["fp-tools"]["cves"] == ["CVE-2026-30001"]  # native package: changelog.gz
+    assert patches["fp-libdemo"]["cves"] == ["CVE-2024-40001", "CVE-2026-40002"]
+
+
+def test_second_night_changes_nothing(nights):
+    dummy, after_first, second, after_second = nights
+    assert second.rc == 0, second.stdout[-3000:]
+    assert after_second == after_first
+    recap = second.recap()
+    for host in HOSTS:
+        assert recap[host]["changed"] == 0, recap
+        assert recap[host]["failed"] == 0, recap
+    statuses = dict((h["name"], h["status"]) for h in second.report["hosts"])
+    assert statuses == dict((h, "compliant") for h in HOSTS)
+    patch_rows = second.rows("SELECT status FROM host_phases WHERE run_id=? AND phase='patch'", second.run_id)
+    assert patch_rows == [("skipped",)] * 3
