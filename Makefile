@@ -1,6 +1,7 @@
 # fleetpatch.hybrid: `make demo` runs a real patch night on local test hosts, `make test` runs the suite.
 # Both do all their own set-up on a fresh Debian 12 machine (as root) and reuse it on a second run.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -28,7 +29,7 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-test.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-test.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@touch $@
 
 collection:
@@ -36,7 +37,7 @@ collection:
 	@ln -sfn ../../../.. $(COLLECTION_LINK)
 
 lint: venv collection
-	ruff check plugins tests tools benchmarks tools/localfleet tools/fleetpatch-report
+	ruff check .
 	ansible-lint
 
 sanity: venv
