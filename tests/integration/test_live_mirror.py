@@ -32,7 +32,7 @@ def test_patch_night_upgrades_from_the_live_mirror(fleet, tmp_path):
     try:
         with open(build_old_hello(str(tmp_path)), "rb") as handle:
             copy = subprocess.run([LOCALFLEET, "exec", "fp3", "cat > /tmp/hello.deb && dpkg -i /tmp/hello.deb"],
-                                  stdin=handle, capture_output=True, timeout=60)
+                                  stdin=handle, capture_output=True, timeout=60, check=False)
         assert copy.returncode == 0, copy.stderr
         rc, out = host_exec("fp3", "mv /etc/apt/sources.list.d/debian-live.list.disabled /etc/apt/sources.list.d/debian-live.list")
         assert rc == 0, out

@@ -3,7 +3,7 @@ import pytest
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import debversion
 
 
-@pytest.mark.parametrize("left,right,sign", [
+@pytest.mark.parametrize("older,newer,sign", [
     ("1.0", "1.0", 0),
     ("1.0", "1.1", -1),
     ("1.0-1", "1.0-2", -1),
@@ -20,11 +20,12 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils import debversio
     ("2026b-0+deb12u1", "2026a-0+deb12u1", 1),
     ("7.88.1-10+deb12u12", "7.88.1-10+deb12u5", 1),
 ])
-def test_compare_matches_dpkg(left, right, sign):
-    result = debversion.compare(left, right)
-    assert (result > 0) - (result < 0) == sign
-    back = debversion.compare(right, left)
-    assert (back > 0) - (back < 0) == -sign
+def test_compare_matches_dpkg(older, newer, sign):
+    forward = debversion.compare(older, newer)
+    assert (forward > 0) - (forward < 0) == sign
+    pair = (newer, older)
+    backward = debversion.compare(*pair)
+    assert (backward > 0) - (backward < 0) == -sign
 
 
 @pytest.mark.parametrize("bad", ["", "a b", "1.0/2", None])
