@@ -14,7 +14,7 @@ import os
 import sqlite3
 from datetime import datetime, timezone
 
-PHASES = ("preflight", "scan", "approve", "patch", "rescan")
+PHASES = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
 STATUSES = ("ok", "changed", "skipped", "failed", "unreachable")
 
 SCHEMA = """

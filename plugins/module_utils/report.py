@@ -5,17 +5,22 @@
 
 from __future__ import annotations
 
-ORDER = ("preflight", "scan", "approve", "patch", "rescan")
+ORDER = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
 
 
 def host_status(phases):
     """One word for a host from its phase rows.
 
-    failed/unreachable win; a host whose patch changed packages and whose rescan passed is
+    a rollback decides first (rolled_back / rollback_failed); then failed/unreachable win; a host whose patch changed packages and whose rescan passed is
     patched; a host with no approved patch missing is compliant (as SSM counts it: pending
     patches the baseline does not approve do not count); a host the run never finished is
     incomplete.
     """
+    rollback = phases.get("rollback", {}).get("status")
+    if rollback in ("ok", "changed"):
+        return "rolled_back"
+    if rollback == "failed":
+        return "rollback_failed"
     for phase in ORDER:
         status = phases.get(phase, {}).get("status")
         if status == "unreachable":
@@ -51,6 +56,7 @@ def build_report(run, hosts):
         status = host_status(host["phases"])
         phase, message = failed_phase(host["phases"])
         closed = sorted(set(c for change in host["changes"] for c in change["cves"])) if status == "patched" else []
+        reboot = host["phases"].get("reboot", {})
         remaining = host["phases"].get("rescan", host["phases"].get("scan", {})).get("data", {}).get("cves", [])
         entry = {
             "name": host["name"],
@@ -61,6 +67,10 @@ def build_report(run, hosts):
             "cves_remaining": sorted(remaining),
             "phases": dict((p, host["phases"][p]["status"]) for p in ORDER if p in host["phases"]),
         }
+        if reboot:
+            entry["rebooted"] = reboot["status"] == "changed"
+            if reboot.get("data", {}).get("pending"):
+                entry["reboot_pending"] = True
         if phase:
             entry["failed_phase"] = phase
             entry["reason"] = message

@@ -43,7 +43,7 @@ options:
   phase:
     description: The lifecycle phase of the outcome.
     type: str
-    choices: [preflight, scan, approve, patch, rescan]
+    choices: [preflight, scan, approve, snapshot, patch, reboot, validate, rollback, rescan]
   status:
     description: The outcome of O(phase).
     type: str

@@ -14,7 +14,7 @@ short_description: The report of a patch night, from the run ledger
 version_added: 0.1.0
 description:
   - Reads a run from the ledger, derives one outcome per host (patched, compliant,
-    failed, unreachable, incomplete) and writes the report as JSON.
+    rolled_back, rollback_failed, failed, unreachable, incomplete) and writes the report as JSON.
   - Runs on the controller.
 author:
   - fleetpatch.hybrid developers (@fleetpatch)

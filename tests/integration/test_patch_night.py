@@ -7,17 +7,34 @@ ledger rows (SQLite) and report.json.
 import re
 
 import pytest
-from conftest import HOSTS, TEST_PACKAGES, installed, run_playbook
+from conftest import HOSTS, TEST_PACKAGES, host_exec, installed, run_playbook
 
 pytestmark = pytest.mark.integration
 
 BEFORE = dict((p["name"], p["installed"]["version"]) for p in TEST_PACKAGES["packages"])
 PUBLISHED = dict((p["name"], [u for u in p["updates"] if u.get("publish", True)][-1]["version"])
                  for p in TEST_PACKAGES["packages"] if p["updates"])
-AFTER = dict(BEFORE, **PUBLISHED)
-CVES = sorted(set(c for p in TEST_PACKAGES["packages"] for u in p["updates"]
-                  for c in re.findall(r"CVE-\d+-\d+", " ".join(u["changes"]))))
-PHASES = ["approve", "patch", "preflight", "rescan", "scan"]
+IN_BASE = [p["name"] for p in TEST_PACKAGES["packages"] if p.get("in_base", True)]
+BEFORE = dict((n, v) for n, v in BEFORE.items() if n in IN_BASE)
+PUBLISHED = dict((n, v) for n, v in PUBLISHED.items() if n in IN_BASE)
+# db-prod's baseline (inventories/demo/group_vars/patch_group_db_prod.yml) rejects the kernel
+REJECTED = {"db-prod-1": ["fp-kernel"]}
+EXPECTED = dict((host, dict((n, v) for n, v in PUBLISHED.items() if n not in REJECTED.get(host, []))) for host in HOSTS)
+
+
+def cves_of(names):
+    return sorted(set(c for p in TEST_PACKAGES["packages"] if p["name"] in names for u in p["updates"]
+                      for c in re.findall(r"CVE-\d+-\d+", " ".join(u["changes"]))))
+
+
+PHASES = ["approve", "patch", "preflight", "reboot", "rescan", "scan"]
+REBOOTED = {"web-dev-1": True, "web-prod-1": True, "db-prod-1": False}
+
+
+def boot_id(name):
+    rc, out = host_exec(name, "cat /proc/sys/kernel/random/boot_id")
+    assert rc == 0
+    return out.strip()
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +42,10 @@ def nights(fleet, tmp_path_factory):
     """Two nights in a row on fresh hosts: the first patches, the second must change nothing."""
     for name in HOSTS.values():
         assert installed(name) == BEFORE, "hosts must start from the base image"
+    boot_before = dict((host, boot_id(name)) for host, name in HOSTS.items())
     first = run_playbook(str(tmp_path_factory.mktemp("night1")))
     after_first = dict((host, installed(name)) for host, name in HOSTS.items())
+    first.boot_changed = dict((host, boot_id(name) != boot_before[host]) for host, name in HOSTS.items())
     second = run_playbook(str(tmp_path_factory.mktemp("night2")))
     after_second = dict((host, installed(name)) for host, name in HOSTS.items())
     return first, after_first, second, after_second
@@ -35,9 +54,21 @@ def nights(fleet, tmp_path_factory):
 def test_first_night_installs_exactly_the_approved_versions(nights):
     first, after_first, dummy, dummy = nights
     assert first.rc == 0, first.stdout[-3000:] + first.stderr[-2000:]
-    assert "CVE-2024-40001" in CVES  # closed by an update that was never published on its own
+    assert "CVE-2024-40001" in cves_of(PUBLISHED)  # closed by an update that was never published on its own
     for host in HOSTS:
-        assert after_first[host] == AFTER, host
+        assert after_first[host] == dict(BEFORE, **EXPECTED[host]), host
+
+
+def test_only_hosts_that_need_it_are_rebooted(nights):
+    first = nights[0]
+    assert first.boot_changed == REBOOTED
+    rows = dict(first.rows("SELECT host, status FROM host_phases WHERE run_id=? AND phase='reboot'", first.run_id))
+    assert rows == {"web-dev-1": "changed", "web-prod-1": "changed", "db-prod-1": "skipped"}
+    (message,) = first.rows("SELECT message FROM host_phases WHERE run_id=? AND host='web-dev-1' AND phase='reboot'",
+                            first.run_id)[0]
+    assert "/var/run/reboot-required (fp-kernel)" in message
+    for host in HOSTS:
+        assert installed(HOSTS[host]) == nights[1][host]  # what was installed survived the reboot
 
 
 def test_ledger_has_one_row_per_host_per_phase(nights):
@@ -50,7 +81,7 @@ def test_ledger_has_one_row_per_host_per_phase(nights):
         assert statuses[(host, "rescan")] == "ok"
     changes = first.rows("SELECT host, name, from_version, to_version FROM package_changes WHERE run_id=? ORDER BY host, name",
                          first.run_id)
-    assert changes == [(h, n, BEFORE[n], PUBLISHED[n]) for h in sorted(HOSTS) for n in sorted(PUBLISHED)]
+    assert changes == [(h, n, BEFORE[n], EXPECTED[h][n]) for h in sorted(HOSTS) for n in sorted(EXPECTED[h])]
     assert first.rows("SELECT status FROM runs WHERE run_id=?", first.run_id) == [("finished",)]
 
 
@@ -61,10 +92,12 @@ def test_report_contract(nights):
     for host in report["hosts"]:
         assert host["status"] == "patched"
         assert host["patch_group"] in ("web-dev", "web-prod", "db-prod")
+        expected = EXPECTED[host["name"]]
         assert sorted(host["patched"], key=lambda p: p["name"]) == [
-            {"name": n, "from": BEFORE[n], "to": PUBLISHED[n]} for n in sorted(PUBLISHED)]
-        assert host["cves_closed"] == CVES
-        assert host["cves_remaining"] == []
+            {"name": n, "from": BEFORE[n], "to": expected[n]} for n in sorted(expected)]
+        assert host["cves_closed"] == cves_of(expected)
+        assert host["cves_remaining"] == cves_of(REJECTED.get(host["name"], []))
+        assert host["rebooted"] is REBOOTED[host["name"]]
 
 
 def test_scan_classifies_and_correlates(nights):
@@ -92,5 +125,6 @@ def test_second_night_changes_nothing(nights):
         assert recap[host]["failed"] == 0, recap
     statuses = dict((h["name"], h["status"]) for h in second.report["hosts"])
     assert statuses == dict((h, "compliant") for h in HOSTS)
+    assert second.rows("SELECT COUNT(*) FROM host_phases WHERE run_id=? AND phase='reboot'", second.run_id) == [(0,)]
     patch_rows = second.rows("SELECT status FROM host_phases WHERE run_id=? AND phase='patch'", second.run_id)
     assert patch_rows == [("skipped",)] * 3
