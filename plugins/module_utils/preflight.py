@@ -13,6 +13,7 @@ import struct
 LOCK_FILES = {
     "apt": ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock", "/var/lib/apt/lists/lock", "/var/cache/apt/archives/lock"),
     "dnf": ("/var/run/dnf.pid", "/var/lib/rpm/.rpm.lock"),
+    "yum": ("/var/run/yum.pid", "/var/lib/rpm/.rpm.lock"),
     "zypper": ("/var/run/zypp.pid",),
 }
 REBOOT_FLAGS = ("/var/run/reboot-required", "/run/reboot-required")

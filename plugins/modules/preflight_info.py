@@ -101,7 +101,7 @@ import platform
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils import preflight
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import osinfo, preflight
 
 
 def main():
@@ -113,8 +113,12 @@ def main():
         ),
         supports_check_mode=True,
     )
-    manager = next((m for m in ("apt-get", "dnf", "zypper") if module.get_bin_path(m)), None)
-    manager = {"apt-get": "apt"}.get(manager, manager)
+    try:
+        with open("/etc/os-release") as handle:
+            os_release = osinfo.parse_os_release(handle.read())
+    except OSError:
+        os_release = {}
+    manager = osinfo.package_manager(os_release, module.get_bin_path)
     locks = preflight.held_locks(manager)
     disks = preflight.free_space(module.params["paths"])
     reboot = preflight.pending_reboot()
