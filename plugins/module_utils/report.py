@@ -11,7 +11,8 @@ ORDER = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validat
 def host_status(phases):
     """One word for a host from its phase rows.
 
-    a rollback decides first (rolled_back / rollback_failed); then failed/unreachable win; a host whose patch changed packages and whose rescan passed is
+    a rollback decides first (rolled_back / rollback_failed); a host the window's cutoff kept
+    from starting is not_started; then failed/unreachable win; a host whose patch changed packages and whose rescan passed is
     patched; a host with no approved patch missing is compliant (as SSM counts it: pending
     patches the baseline does not approve do not count); a host the run never finished is
     incomplete.
@@ -21,6 +22,8 @@ def host_status(phases):
         return "rolled_back"
     if rollback == "failed":
         return "rollback_failed"
+    if phases.get("preflight", {}).get("status") == "skipped":
+        return "not_started"
     for phase in ORDER:
         status = phases.get(phase, {}).get("status")
         if status == "unreachable":
@@ -74,6 +77,8 @@ def build_report(run, hosts):
         if phase:
             entry["failed_phase"] = phase
             entry["reason"] = message
+        elif status == "not_started":
+            entry["reason"] = host["phases"]["preflight"].get("message")
         for key in ("environment", "owner", "window", "instance_id", "source"):
             if host["attrs"].get(key) is not None:
                 entry[key] = host["attrs"][key]
@@ -102,6 +107,8 @@ def render_table(report):
         note = ""
         if host.get("failed_phase"):
             note = "%s: %s" % (host["failed_phase"], (host.get("reason") or "")[:60])
+        elif host.get("reason"):
+            note = host["reason"][:70]
         elif host.get("cves_remaining"):
             note = "%d CVE(s) still open" % len(host["cves_remaining"])
         rows.append((host["name"], host.get("patch_group") or "-", host["status"], str(len(host["patched"])),

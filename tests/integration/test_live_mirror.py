@@ -9,7 +9,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import LOCALFLEET, host_exec, localfleet, run_playbook
+from fleetlib import LOCALFLEET, host_exec, localfleet, run_playbook
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_mirror]
 

@@ -7,7 +7,7 @@ ledger rows (SQLite) and report.json.
 import re
 
 import pytest
-from conftest import HOSTS, TEST_PACKAGES, host_exec, installed, run_playbook
+from fleetlib import HOSTS, TEST_PACKAGES, host_exec, installed, localfleet, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +41,7 @@ def boot_id(name):
 def nights(fleet, tmp_path_factory):
     """Two nights in a row on fresh hosts: the first patches, the second must change nothing."""
     for name in HOSTS.values():
+        localfleet("reset", name)
         assert installed(name) == BEFORE, "hosts must start from the base image"
     boot_before = dict((host, boot_id(name)) for host, name in HOSTS.items())
     first = run_playbook(str(tmp_path_factory.mktemp("night1")))

@@ -3,7 +3,7 @@
 import subprocess
 
 import pytest
-from conftest import LOCALFLEET, installed, localfleet, run_playbook
+from fleetlib import LOCALFLEET, installed, localfleet, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -80,6 +80,10 @@ def test_report_contract(ledger):
     ({"scan": {"status": "ok", "data": {"pending": 3}}, "patch": {"status": "skipped"}}, "compliant"),
     ({"scan": {"status": "ok", "data": {"pending": 3}}, "patch": {"status": "changed"}}, "incomplete"),
     ({"scan": {"status": "ok", "data": {"pending": 3}}, "patch": {"status": "changed"}, "rescan": {"status": "failed"}}, "failed"),
+    ({"scan": {"status": "ok", "data": {"pending": 3}}, "patch": {"status": "changed"}, "validate": {"status": "failed"},
+      "rollback": {"status": "changed"}}, "rolled_back"),
+    ({"patch": {"status": "changed"}, "validate": {"status": "failed"}, "rollback": {"status": "failed"}}, "rollback_failed"),
+    ({"preflight": {"status": "skipped", "message": "not started: past the cutoff"}}, "not_started"),
 ])
 def test_host_status(phases, status):
     assert host_status(phases) == status
