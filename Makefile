@@ -10,7 +10,7 @@ DEB_PACKAGES := debootstrap openssh-client apt-utils gnupg util-linux dpkg-dev p
 COLLECTION_LINK := .cache/collections/ansible_collections/fleetpatch/hybrid
 DEMO_OUT := out/demo
 
-.PHONY: demo test deps venv collection lint sanity unit integration down clean
+.PHONY: demo test deps venv collection lint sanity unit integration molecule down clean
 
 demo: deps venv collection
 	tools/localfleet up 3 --fresh
@@ -20,7 +20,7 @@ demo: deps venv collection
 	@$(PY) tools/fleetpatch-report $(DEMO_OUT)/report.json
 	@echo "report: $(DEMO_OUT)/report.json   ledger: $(DEMO_OUT)/ledger.db"
 
-test: deps venv collection lint sanity unit integration
+test: deps venv collection lint sanity unit integration molecule
 
 deps:
 	@tools/ensure-debian-packages $(DEB_PACKAGES)
@@ -48,6 +48,13 @@ unit: venv collection
 
 integration: deps venv collection
 	pytest -q tests/integration
+
+# Role scenarios on their own local test hosts (ports 2301...), one after another.
+molecule: deps venv collection
+	@set -e; for s in $$(ls extensions/molecule/*/molecule.yml | cut -d/ -f3); do \
+	  echo "== molecule scenario $$s"; molecule -c extensions/molecule/shared/base.yml test -s $$s > .cache/molecule-$$s.log 2>&1 \
+	    || { tail -60 .cache/molecule-$$s.log; echo "molecule scenario $$s failed (log: .cache/molecule-$$s.log)"; exit 1; }; \
+	done
 
 down:
 	tools/localfleet down
