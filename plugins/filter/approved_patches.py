@@ -9,8 +9,9 @@ name: approved_patches
 short_description: The patches a baseline approves on a date
 version_added: 0.1.0
 description:
-  - Applies a patch baseline (approval rules by classification, severity and days since
-    release, approved and rejected lists) to patch records from M(fleetpatch.hybrid.patch_scan).
+  - Applies a patch baseline (operating system, approval rules by classification, severity,
+    product and days since release, approved and rejected lists, approved manifest) to patch
+    records from M(fleetpatch.hybrid.patch_scan). See docs/policy.md for every key.
   - Returns the approved patches, each with an C(approval_reason).
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
@@ -22,18 +23,36 @@ options:
     elements: dict
     required: true
   baseline:
-    description: The baseline (keys approval_rules, approved_patches, rejected_patches, rejected_patches_action).
+    description: The baseline (keys approval_rules, approved_patches, rejected_patches, rejected_patches_action, ...).
     type: dict
     required: true
   today:
     description: The date approval is judged on (YYYY-MM-DD); today when omitted.
     type: str
+  product:
+    description:
+      - The host's product as SSM names it (for example C(Debian12), C(RedhatEnterpriseLinux9.3),
+        C(WindowsServer2022)); needed by approval rules that set C(products).
+    type: str
+  dependencies:
+    description:
+      - Which pending patches each patch needs, a mapping of a patch name to the names it needs. A needed patch no rule
+        approves is approved as a dependency; a rejected one only with
+        C(rejected_patches_action=allow_as_dependency), and with C(block) the patch needing it is
+        not approved.
+    type: dict
 """
 
 EXAMPLES = r"""
 - name: Approve what the baseline allows
   ansible.builtin.set_fact:
     approved: "{{ scan.patches | fleetpatch.hybrid.approved_patches(baseline) }}"
+
+- name: Approve for a product, on a fixed date
+  ansible.builtin.set_fact:
+    approved: >-
+      {{ scan.patches | fleetpatch.hybrid.approved_patches(baseline, '2026-11-27',
+           product='Debian' ~ ansible_facts.distribution_major_version) }}
 """
 
 RETURN = r"""
@@ -50,9 +69,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.baseline import BaselineError, approved_patches
 
 
-def _approved_patches(patches, baseline, today=None):
+def _approved_patches(patches, baseline, today=None, product=None, dependencies=None):
     try:
-        return approved_patches(patches, baseline, today or date.today())
+        return approved_patches(patches, baseline, today or date.today(), product=product or None,
+                                dependencies=dependencies or None)
     except BaselineError as exc:
         raise AnsibleFilterError("approved_patches: baseline %s" % exc)
 

@@ -1,21 +1,72 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetpatch.hybrid contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Patch baselines, SSM-compatible, and approval as a pure function of (patch, baseline, date)."""
+"""Patch baselines, SSM-compatible, and approval as a pure function of (patch, baseline, date).
+
+docs/policy.md is the reference for every key. In short: operating_system (SSM's names) picks
+the vendor vocabulary a baseline may use for classifications and severities; each name is
+normalised to ours (patch.py) or rejected naming the field. Approval order: rejected patches,
+then approved patches, then the approval rules in order (first match wins); an approved
+manifest, when set, then admits only the exact versions it lists.
+
+validate() returns a Baseline: a plain dict of the normalised keys that also carries its
+compiled patterns, so approving many patches against it costs no re-validation.
+"""
 
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
+import re
 from datetime import date, datetime
+from functools import lru_cache
 
+from . import debversion, vulndata, windows_updates
+from . import dnf as dnflib
+from . import zypper as zypperlib
 from .patch import CLASSIFICATIONS, SEVERITIES
 
 REJECT_ACTIONS = ("allow_as_dependency", "block")
 RULE_KEYS = ("classifications", "severities", "approve_after_days", "approve_until_date", "compliance_level",
              "enable_non_security", "products")
 BASELINE_KEYS = ("name", "operating_system", "approval_rules", "approved_patches", "rejected_patches",
-                 "rejected_patches_action", "description")
+                 "rejected_patches_action", "description", "approved_patches_compliance_level", "approved_manifest")
 COMPLIANCE_LEVELS = ("critical", "high", "medium", "low", "informational", "unspecified")
+
+# SSM's operating systems -> the package manager family that patches them.
+OPERATING_SYSTEMS = {
+    "AMAZON_LINUX": "dnf", "AMAZON_LINUX_2": "dnf", "AMAZON_LINUX_2022": "dnf", "AMAZON_LINUX_2023": "dnf",
+    "REDHAT_ENTERPRISE_LINUX": "dnf", "CENTOS": "dnf", "ORACLE_LINUX": "dnf", "ROCKY_LINUX": "dnf",
+    "ALMA_LINUX": "dnf",
+    "DEBIAN": "apt", "UBUNTU": "apt", "RASPBIAN": "apt",
+    "SUSE": "zypper",
+    "WINDOWS": "windows",
+}
+FAMILY_MANAGERS = {"apt": ("apt",), "dnf": ("dnf", "yum"), "zypper": ("zypper",), "windows": ("windows",)}
+
+
+def _without_blank(table):
+    return dict((k, v) for k, v in table.items() if k)
+
+
+# Vendor names a baseline may use, per family, and what they mean in our vocabulary.
+CLASSIFICATION_NAMES = {
+    "apt": {},
+    "dnf": _without_blank(dnflib.TYPE_MAP),
+    "zypper": _without_blank(zypperlib.CATEGORY_MAP),
+    "windows": dict(windows_updates.CLASSIFICATION_MAP),
+}
+SEVERITY_NAMES = {
+    "apt": dict(_without_blank(vulndata.PRIORITY_MAP), **_without_blank(vulndata.URGENCY_MAP)),
+    "dnf": _without_blank(dnflib.SEVERITY_MAP),
+    "zypper": _without_blank(zypperlib.SEVERITY_MAP),
+    "windows": _without_blank(windows_updates.SEVERITY_MAP),
+}
+# Debian's `high` urgency is where our `critical` comes from (high + remote scope, vulndata.py),
+# so on DEBIAN a rule asking for `high` means both.
+OS_SEVERITY_OVERRIDES = {"DEBIAN": {"high": ("critical", "important")}}
+_GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 class BaselineError(ValueError):
@@ -33,89 +84,382 @@ def _as_date(value, field):
         raise BaselineError("%s: %r is not a date (YYYY-MM-DD)" % (field, value))
 
 
+@lru_cache(maxsize=8192)
+def _release_day(value):
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return _as_date(value, "release_date")
+
+
+class Matcher(object):
+    """Name globs, optionally `=version` (exact), compiled once: exact names in a set, globs in one regex."""
+
+    def __init__(self, patterns):
+        self.patterns = list(patterns)
+        self.exact = {}
+        self.versioned = []
+        globs = []
+        for pattern in self.patterns:
+            name, sep, version = str(pattern).partition("=")
+            if sep:
+                self.versioned.append((re.compile(fnmatch.translate(name)), version, pattern))
+            elif _GLOB_CHARS.search(name):
+                globs.append((re.compile(fnmatch.translate(name)), pattern))
+            else:
+                self.exact.setdefault(name, pattern)
+        self.globs = globs
+        self.any_glob = re.compile("|".join("(?:%s)" % regex.pattern for regex, dummy in globs)) if globs else None
+
+    def match(self, name, version):
+        """The first pattern naming this patch, or None."""
+        hit = self.exact.get(name)
+        if hit is not None:
+            return hit
+        if self.any_glob is not None and self.any_glob.match(name):
+            for regex, pattern in self.globs:
+                if regex.match(name):
+                    return pattern
+        for regex, wanted, pattern in self.versioned:
+            if wanted == version and regex.match(name):
+                return pattern
+        return None
+
+
+class Baseline(dict):
+    """The normalised baseline (a dict, as validate() always returned) plus its compiled matchers."""
+
+    approved = rejected = manifest = None
+    managers = None
+    rule_products = ()
+
+
+def _family(baseline, field="operating_system"):
+    value = baseline.get("operating_system")
+    if value in (None, ""):
+        return None, None
+    name = str(value).strip().upper().replace("-", "_").replace(" ", "_")
+    if name == "MACOS":
+        raise BaselineError("%s: MACOS is not patched by fleetpatch; allowed: %s" % (field, ", ".join(sorted(OPERATING_SYSTEMS))))
+    if name not in OPERATING_SYSTEMS:
+        raise BaselineError("%s: %r is not one of %s" % (field, value, ", ".join(sorted(OPERATING_SYSTEMS))))
+    return name, OPERATING_SYSTEMS[name]
+
+
+_VALIDATED = {}
+_VALIDATED_MAX = 64
+
+
 def validate(baseline):
-    """Check a baseline and return it normalised; raise BaselineError naming the field."""
+    """Check a baseline and return it normalised (a Baseline); raise BaselineError naming the field.
+
+    A filter receives the same baseline for every host of a night; the result is kept per
+    baseline content (and the mtime of a manifest report), so it is validated once.
+    """
+    if isinstance(baseline, Baseline):
+        return baseline
+    key = _cache_key(baseline)
+    result = _VALIDATED.get(key) if key is not None else None
+    if result is None:
+        result = _validate(baseline)
+        if key is not None:
+            if len(_VALIDATED) >= _VALIDATED_MAX:
+                _VALIDATED.clear()
+            _VALIDATED[key] = result
+    return result
+
+
+def _cache_key(baseline):
+    if not isinstance(baseline, dict):
+        return None
+    try:
+        key = json.dumps(baseline, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return None
+    manifest = baseline.get("approved_manifest")
+    if isinstance(manifest, dict) and isinstance(manifest.get("report"), str):
+        try:
+            stat = os.stat(manifest["report"])
+        except OSError:
+            return None
+        key += "|%d|%d" % (stat.st_size, stat.st_mtime_ns)
+    return key
+
+
+def _validate(baseline):
     if not isinstance(baseline, dict):
         raise BaselineError("baseline: expected a mapping, got %s" % type(baseline).__name__)
     unknown = sorted(set(baseline) - set(BASELINE_KEYS))
     if unknown:
         raise BaselineError("baseline: unknown key(s) %s; allowed: %s" % (", ".join(unknown), ", ".join(BASELINE_KEYS)))
+    os_name, family = _family(baseline)
     rules = []
     for index, rule in enumerate(baseline.get("approval_rules") or []):
-        rules.append(_validate_rule(rule, "approval_rules[%d]" % index))
-    action = baseline.get("rejected_patches_action", "block")
+        rules.append(_validate_rule(rule, "approval_rules[%d]" % index, os_name, family))
+    action = str(baseline.get("rejected_patches_action", "block")).lower()
     if action not in REJECT_ACTIONS:
-        raise BaselineError("rejected_patches_action: %r is not one of %s" % (action, ", ".join(REJECT_ACTIONS)))
-    approved = list(baseline.get("approved_patches") or [])
-    rejected = list(baseline.get("rejected_patches") or [])
+        raise BaselineError("rejected_patches_action: %r is not one of %s"
+                            % (baseline.get("rejected_patches_action"), ", ".join(REJECT_ACTIONS)))
+    approved = _pattern_list(baseline.get("approved_patches"), "approved_patches")
+    rejected = _pattern_list(baseline.get("rejected_patches"), "rejected_patches")
     both = sorted(set(approved) & set(rejected))
     if both:
         raise BaselineError("approved_patches and rejected_patches both list %s: keep each patch in one list" % ", ".join(both))
-    return {"name": baseline.get("name", "default"), "approval_rules": rules, "approved_patches": approved,
-            "rejected_patches": rejected, "rejected_patches_action": action,
-            "operating_system": baseline.get("operating_system")}
+    level = _compliance_level(baseline.get("approved_patches_compliance_level", "unspecified"),
+                              "approved_patches_compliance_level")
+    result = Baseline(name=baseline.get("name", "default"), approval_rules=rules, approved_patches=approved,
+                      rejected_patches=rejected, rejected_patches_action=action, operating_system=os_name,
+                      approved_patches_compliance_level=level)
+    manifest = None
+    if baseline.get("approved_manifest") is not None:
+        manifest = load_manifest(baseline["approved_manifest"], "approved_manifest")
+        result["approved_manifest"] = [{"name": name, "version": version}
+                                       for name in sorted(manifest) for version in sorted(manifest[name])]
+    result.rule_products = [None if "*" in rule["products"] else
+                            re.compile("|".join(fnmatch.translate(p) for p in rule["products"]), re.IGNORECASE)
+                            for rule in rules]
+    result.approved = Matcher(approved)
+    result.rejected = Matcher(rejected)
+    result.manifest = manifest
+    result.managers = FAMILY_MANAGERS[family] if family else None
+    return result
 
 
-def _validate_rule(rule, field):
+def _pattern_list(value, field):
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise BaselineError("%s: expected a list of name globs (name=version for an exact version), got %r" % (field, value))
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise BaselineError("%s: %r is not a name glob" % (field, item))
+    return list(value)
+
+
+def _compliance_level(value, field):
+    level = str(value).lower()
+    if level not in COMPLIANCE_LEVELS:
+        raise BaselineError("%s: %r is not one of %s" % (field, value, ", ".join(COMPLIANCE_LEVELS)))
+    return level
+
+
+def _names(values, field, ours, vendor, overrides=None, os_name=None):
+    """Normalise a list of names to ours; '*' stays. Unknown names raise naming the field."""
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        raise BaselineError("%s: expected a list, got %r" % (field, values))
+    result = []
+    for raw in values:
+        value = str(raw).strip().lower()
+        squeezed = re.sub(r"[\s_]+", "", value)
+        if value == "*" or value in ours:
+            mapped = (value,)
+        elif overrides and value in overrides:
+            mapped = overrides[value]
+        elif value in vendor or squeezed in vendor:
+            mapped = (vendor.get(value) or vendor[squeezed],)
+        else:
+            message = "%s: %r is not one of %s or *" % (field, value, ", ".join(ours))
+            if vendor:
+                message += ", nor a %s name (%s)" % (os_name, ", ".join(sorted(vendor)))
+            elif os_name is None:
+                message += "; vendor names (e.g. Important, SecurityUpdates) need operating_system"
+            raise BaselineError(message)
+        for item in mapped:
+            if item not in result:
+                result.append(item)
+    return result
+
+
+def _validate_rule(rule, field, os_name=None, family=None):
     if not isinstance(rule, dict):
         raise BaselineError("%s: expected a mapping" % field)
     unknown = sorted(set(rule) - set(RULE_KEYS))
     if unknown:
         raise BaselineError("%s: unknown key(s) %s; allowed: %s" % (field, ", ".join(unknown), ", ".join(RULE_KEYS)))
-    classes = [str(c).lower() for c in rule.get("classifications", ["*"])]
-    for value in classes:
-        if value != "*" and value not in CLASSIFICATIONS:
-            raise BaselineError("%s.classifications: %r is not one of %s or *" % (field, value, ", ".join(CLASSIFICATIONS)))
-    severities = [str(s).lower() for s in rule.get("severities", ["*"])]
-    for value in severities:
-        if value != "*" and value not in SEVERITIES:
-            raise BaselineError("%s.severities: %r is not one of %s or *" % (field, value, ", ".join(SEVERITIES)))
+    classes = _names(rule.get("classifications", ["*"]), field + ".classifications", CLASSIFICATIONS,
+                     CLASSIFICATION_NAMES.get(family, {}), os_name=os_name)
+    severities = _names(rule.get("severities", ["*"]), field + ".severities", SEVERITIES,
+                        SEVERITY_NAMES.get(family, {}), OS_SEVERITY_OVERRIDES.get(os_name), os_name=os_name)
     after = rule.get("approve_after_days")
     until = _as_date(rule.get("approve_until_date"), field + ".approve_until_date")
     if after is not None and until is not None:
         raise BaselineError("%s: set approve_after_days or approve_until_date, not both" % field)
     if after is not None and (not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= 360):
         raise BaselineError("%s.approve_after_days: %r must be a whole number from 0 to 360" % (field, after))
-    level = str(rule.get("compliance_level", "unspecified")).lower()
-    if level not in COMPLIANCE_LEVELS:
-        raise BaselineError("%s.compliance_level: %r is not one of %s" % (field, level, ", ".join(COMPLIANCE_LEVELS)))
+    level = _compliance_level(rule.get("compliance_level", "unspecified"), field + ".compliance_level")
+    non_security = rule.get("enable_non_security", False)
+    if not isinstance(non_security, bool):
+        raise BaselineError("%s.enable_non_security: %r must be true or false" % (field, non_security))
+    products = rule.get("products", ["*"])
+    if isinstance(products, str) or not isinstance(products, (list, tuple)) or not all(isinstance(p, str) and p for p in products):
+        raise BaselineError("%s.products: %r must be a list of product names or globs (e.g. Debian12, "
+                            "RedhatEnterpriseLinux9.*, WindowsServer2022, *)" % (field, products))
     return {"classifications": classes, "severities": severities,
             "approve_after_days": after if until is None else None, "approve_until_date": until,
-            "compliance_level": level, "enable_non_security": bool(rule.get("enable_non_security", False))}
+            "compliance_level": level, "enable_non_security": non_security, "products": list(products)}
 
 
-def _listed(patch, patterns):
-    """A pattern is a name glob, optionally with =version (exact) as in apt."""
-    for pattern in patterns:
-        name, sep, version = str(pattern).partition("=")
-        if fnmatch.fnmatchcase(patch["name"], name) and (not sep or version == patch.get("candidate_version")):
-            return pattern
+# -- approved manifest -------------------------------------------------------------------------------
+
+_MANIFEST_FILES = {}
+
+
+def load_manifest(spec, field="approved_manifest"):
+    """{name: set(versions)} from a list of {name, version} or {report: path[, patch_group, hosts]}.
+
+    A report is a previous run's report.json; the versions its hosts' `patched` entries went to
+    (`to`) are what was tested. Files are read once per (path, size, mtime).
+    """
+    if isinstance(spec, dict):
+        unknown = sorted(set(spec) - {"report", "patch_group", "hosts"})
+        if unknown or "report" not in spec:
+            raise BaselineError("%s: expected a list of {name, version} or {report: PATH[, patch_group, hosts]}, "
+                                "got keys %s" % (field, ", ".join(sorted(spec)) or "none"))
+        return manifest_from_report(_read_report(spec["report"], field + ".report"), spec.get("patch_group"),
+                                    spec.get("hosts"), field)
+    if isinstance(spec, str) or not isinstance(spec, (list, tuple)):
+        raise BaselineError("%s: expected a list of {name, version} or {report: PATH}, got %r" % (field, spec))
+    manifest = {}
+    for index, entry in enumerate(spec):
+        where = "%s[%d]" % (field, index)
+        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("version"):
+            raise BaselineError("%s: %r needs name and version (the exact version a previous run installed)" % (where, entry))
+        extra = sorted(set(entry) - {"name", "version", "arch"})
+        if extra:
+            raise BaselineError("%s: unknown key(s) %s; allowed: name, version, arch" % (where, ", ".join(extra)))
+        manifest.setdefault(str(entry["name"]), set()).add(str(entry["version"]))
+    return manifest
+
+
+def _read_report(path, field):
+    try:
+        stat = os.stat(path)
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        if key not in _MANIFEST_FILES:
+            if len(_MANIFEST_FILES) >= 16:
+                _MANIFEST_FILES.clear()
+            with open(path) as handle:
+                _MANIFEST_FILES[key] = json.load(handle)
+        return _MANIFEST_FILES[key]
+    except (OSError, ValueError) as exc:
+        raise BaselineError("%s: cannot read report %r: %s" % (field, path, exc))
+
+
+def manifest_from_report(report, patch_group=None, hosts=None, field="approved_manifest"):
+    """The versions a report's hosts were patched to, optionally of one patch group or some hosts."""
+    if not isinstance(report, dict) or not isinstance(report.get("hosts"), list):
+        raise BaselineError("%s.report: not a fleetpatch report.json (no hosts list)" % field)
+    manifest = {}
+    for host in report["hosts"]:
+        if patch_group is not None and host.get("patch_group") != patch_group:
+            continue
+        if hosts is not None and host.get("name") not in hosts:
+            continue
+        if host.get("status") not in ("patched", "compliant"):
+            continue
+        for change in host.get("patched") or []:
+            if change.get("name") and change.get("to"):
+                manifest.setdefault(change["name"], set()).add(change["to"])
+    if not manifest:
+        raise BaselineError("%s.report: no patched package in the report%s; nothing would be approved" % (
+            field, " for patch group %r" % patch_group if patch_group else ""))
+    return manifest
+
+
+def compare_versions(manager, left, right):
+    """Version order of the patch's package manager; None when versions do not order (Windows)."""
+    try:
+        if manager == "apt":
+            return debversion.compare(left, right)
+        if manager in ("dnf", "yum", "zypper"):
+            return dnflib.compare_evr(left, right)
+    except debversion.VersionError:
+        return None
     return None
 
 
-def approve(patch, baseline, today):
-    """(approved, reason) for one patch; `baseline` as returned by validate()."""
-    today = _as_date(today, "today")
-    hit = _listed(patch, baseline["rejected_patches"])
-    if hit:
-        return False, "rejected by rejected_patches entry %r (%s)" % (hit, baseline["rejected_patches_action"])
-    hit = _listed(patch, baseline["approved_patches"])
-    if hit:
-        return True, "approved by approved_patches entry %r" % hit
+def _manifest_check(patch, manifest):
+    versions = manifest.get(patch["name"])
+    candidate = patch.get("candidate_version")
+    if not versions:
+        return "not in the approved manifest"
+    if candidate in versions:
+        return None
+    manager = patch.get("manager", "apt")
+    newest = None
+    for version in versions:
+        if compare_versions(manager, version, version) is None:
+            continue
+        if newest is None or compare_versions(manager, version, newest) > 0:
+            newest = version
+    if newest is not None and (compare_versions(manager, candidate, newest) or 0) > 0:
+        return "candidate %s is newer than the approved manifest's %s (nothing newer than what was tested)" % (candidate, newest)
+    return "candidate %s is not a version in the approved manifest (%s)" % (candidate, ", ".join(sorted(versions)))
+
+
+# -- approval ------------------------------------------------------------------------------------------
+
+def decide(patch, baseline, today, product=None):
+    """The decision for one patch: {approved, reason, rule, compliance_level, rejected}.
+
+    `baseline` as returned by validate() (a raw dict is validated first); `today` a date;
+    `product` the host's product name (e.g. Debian12) for rules that set products.
+    """
+    return _decide(patch, validate(baseline), _as_date(today, "today"), product)
+
+
+def _decide(patch, baseline, today, product):
+    name, candidate = patch["name"], patch.get("candidate_version")
+    if baseline.managers is not None and patch.get("manager", "apt") not in baseline.managers:
+        return _decision(False, "baseline is for %s, not for %s patches" % (baseline["operating_system"], patch.get("manager")))
+    hit = baseline.rejected.match(name, candidate)
+    if hit is not None:
+        return _decision(False, "rejected by rejected_patches entry %r (%s)" % (hit, baseline["rejected_patches_action"]),
+                         rejected=True)
+    hit = baseline.approved.match(name, candidate)
+    if hit is not None:
+        result = _decision(True, "approved by approved_patches entry %r" % hit,
+                           level=baseline["approved_patches_compliance_level"])
+    else:
+        result = _by_rules(patch, baseline, today, product)
+    if result["approved"] and baseline.manifest is not None:
+        problem = _manifest_check(patch, baseline.manifest)
+        if problem:
+            return _decision(False, "%s, but %s" % (result["reason"], problem), rule=result["rule"], manifest=True)
+    return result
+
+
+def _decision(approved, reason, rule=None, level=None, rejected=False, manifest=False):
+    return {"approved": approved, "reason": reason, "rule": rule, "compliance_level": level,
+            "rejected": rejected, "manifest_blocked": manifest}
+
+
+def _by_rules(patch, baseline, today, product):
     classification = patch.get("classification", "other")
     severity = patch.get("severity", "unspecified")
+    product_missing = False
     for index, rule in enumerate(baseline["approval_rules"]):
-        if "*" not in rule["classifications"] and classification not in rule["classifications"]:
+        classes = rule["classifications"]
+        if "*" not in classes and classification not in classes:
             continue
-        if classification != "security" and "*" in rule["classifications"] and not rule["enable_non_security"]:
+        if classification != "security" and "*" in classes and not rule["enable_non_security"]:
             continue
         if "*" not in rule["severities"] and severity not in rule["severities"]:
             continue
-        released = _as_date(patch.get("release_date"), "release_date") if patch.get("release_date") else None
+        products = baseline.rule_products[index]
+        if products is not None:
+            if product is None:
+                product_missing = True
+                continue
+            if not products.match(product):
+                continue
+        released = _release_day(patch["release_date"]) if patch.get("release_date") else None
+        level = rule["compliance_level"]
         if rule["approve_until_date"] is not None:
             if released is None or released > rule["approve_until_date"]:
                 continue
-            return True, "rule %d: released %s, on or before %s" % (index, released, rule["approve_until_date"])
+            return _decision(True, "rule %d: released %s, on or before %s" % (index, released, rule["approve_until_date"]),
+                             index, level)
         after = rule["approve_after_days"] or 0
         if after:
             if released is None:
@@ -123,17 +467,117 @@ def approve(patch, baseline, today):
             age = (today - released).days
             if age < after:
                 continue
-            return True, "rule %d: %s, released %d day(s) ago (>= %d)" % (index, classification, age, after)
-        return True, "rule %d: %s/%s" % (index, classification, severity)
-    return False, "no approval rule matches (classification %s, severity %s)" % (classification, severity)
+            return _decision(True, "rule %d: %s, released %d day(s) ago (>= %d)" % (index, classification, age, after),
+                             index, level)
+        return _decision(True, "rule %d: %s/%s" % (index, classification, severity), index, level)
+    reason = "no approval rule matches (classification %s, severity %s)" % (classification, severity)
+    if product_missing:
+        reason += "; rules that name products need the host's product"
+    return _decision(False, reason)
 
 
-def approved_patches(patches, baseline, today):
-    """The approved subset, each patch with its approval reason."""
+def approve(patch, baseline, today, product=None):
+    """(approved, reason) for one patch; `baseline` as returned by validate()."""
+    result = decide(patch, baseline, today, product)
+    return result["approved"], result["reason"]
+
+
+def evaluate(patches, baseline, today, product=None, dependencies=None):
+    """A decision for every patch, in order, dependencies applied (see apply_dependencies)."""
     checked = validate(baseline)
-    result = []
-    for patch in patches:
-        ok, reason = approve(patch, checked, today)
-        if ok:
-            result.append(dict(patch, approval_reason=reason))
-    return result
+    today = _as_date(today, "today")
+    decisions = [_decide(patch, checked, today, product) for patch in patches]
+    if dependencies:
+        apply_dependencies(patches, decisions, checked, dependencies)
+    return decisions
+
+
+def apply_dependencies(patches, decisions, baseline, dependencies):
+    """Let approved patches bring what they need, as the package manager will install it anyway.
+
+    `dependencies`: {patch name: [names of pending patches it needs]}. A needed patch no rule
+    approved is approved as a dependency; a rejected one is approved as a dependency when
+    rejected_patches_action is allow_as_dependency, and with `block` the patch needing it is not
+    approved (SSM: packages that depend on a blocked package are not installed). A needed patch
+    whose version the approved manifest does not admit blocks its dependant too.
+    """
+    index = dict((p["name"], i) for i, p in enumerate(patches))
+    base = [dict(d) for d in decisions]
+    blocked = {}
+    while True:
+        added, changed = {}, False
+        for i, decision in enumerate(base):
+            if decision["approved"] and i not in blocked:
+                problem = _closure(i, patches, base, index, dependencies, baseline, added, blocked)
+                if problem:
+                    blocked[i], changed = problem, True
+        if not changed:
+            break
+    for i, problem in blocked.items():
+        decisions[i] = _decision(False, "%s, but it needs %s" % (base[i]["reason"], problem), base[i]["rule"])
+    for j, needed_by in added.items():
+        what = "rejected, allowed as a dependency" if base[j]["rejected"] else "dependency"
+        decisions[j] = _decision(True, "%s of %s" % (what, needed_by), rejected=base[j]["rejected"])
+    return decisions
+
+
+def _closure(start, patches, base, index, dependencies, baseline, added, blocked):
+    """Walk what patch `start` needs; record dependency approvals in `added`; return a blocking problem."""
+    seen, stack, local = set(), [start], {}
+    while stack:
+        i = stack.pop()
+        for need in dependencies.get(patches[i]["name"]) or []:
+            j = index.get(need)
+            if j is None or j in seen or j == start:
+                continue
+            seen.add(j)
+            decision = base[j]
+            if j in blocked:
+                return "%s, which cannot be installed (%s)" % (need, blocked[j])
+            if decision["approved"]:
+                stack.append(j)
+                continue
+            if decision["rejected"] and baseline["rejected_patches_action"] == "block":
+                return "%s, rejected (block)" % need
+            if decision["manifest_blocked"]:
+                return "%s, not admitted by the approved manifest" % need
+            if decision["reason"].startswith("baseline is for"):
+                return "%s, %s" % (need, decision["reason"])
+            local.setdefault(j, patches[start]["name"])
+            stack.append(j)
+    for j, name in local.items():
+        added.setdefault(j, name)
+    return None
+
+
+def approved_patches(patches, baseline, today, product=None, dependencies=None):
+    """The approved subset, each patch with its approval reason."""
+    decisions = evaluate(patches, baseline, today, product, dependencies)
+    return [dict(patch, approval_reason=decisions[i]["reason"]) for i, patch in enumerate(patches) if decisions[i]["approved"]]
+
+
+# -- products --------------------------------------------------------------------------------------------
+
+_PRODUCT_PREFIX = {
+    "debian": ("Debian", "major"), "ubuntu": ("Ubuntu", "full"), "redhat": ("RedhatEnterpriseLinux", "full"),
+    "rocky": ("RockyLinux", "full"), "almalinux": ("AlmaLinux", "full"), "oraclelinux": ("OracleLinux", "full"),
+    "centos": ("CentOS", "full"), "amazon": ("AmazonLinux", "major"), "sles": ("Suse", "full"),
+    "sles_sap": ("Suse", "full"), "suse": ("Suse", "full"), "opensuse leap": ("OpenSuseLeap", "full"),
+    "raspbian": ("Raspbian", "major"),
+}
+
+
+def product_name(distribution, version):
+    """SSM's product name for a host from its Ansible facts: ('Debian', '12.5') -> 'Debian12',
+    ('RedHat', '9.3') -> 'RedhatEnterpriseLinux9.3', ('Microsoft Windows Server 2022 Datacenter', ...)
+    -> 'WindowsServer2022'. None when unknown."""
+    text = str(distribution or "").strip()
+    windows = re.search(r"Windows Server (\d{4}(?: R2)?)", text)
+    if windows:
+        return "WindowsServer" + windows.group(1).replace(" ", "")
+    known = _PRODUCT_PREFIX.get(text.lower())
+    if not known or not version:
+        return None
+    prefix, part = known
+    version = str(version).strip()
+    return prefix + (version.split(".", 1)[0] if part == "major" else version)

@@ -18,7 +18,14 @@ description:
     (its Release C(Label) and suite, for example C(Debian-Security) and C(stable-security)),
     and the CVE and advisory ids from the changelog entries of the candidate package that
     are newer than the installed version (the candidate C(.deb) is downloaded and its
-    changelog read; results are cached per package version under O(cache_dir)).
+    changelog read; results are cached per package version under O(cache_dir)). The severity
+    comes from O(vulnerability_data) when given, else it is C(unspecified).
+  - On dnf and yum hosts (RHEL, Rocky, Alma, Oracle Linux, Amazon Linux, Fedora) the pending
+    updates come from C(check-update) and their classification, severity, advisory ids, CVEs
+    and dates from the repositories' updateinfo (C(updateinfo info)).
+  - On zypper hosts (SUSE) the package updates are matched to the needed patches, which give
+    category, severity, CVEs and date; a needed patch none of whose packages could be matched
+    is returned as a record named C(patch:NAME).
   - It never changes installed packages. Refreshing the package lists (O(update_cache)) and
     the changelog cache are not reported as a change; in check mode neither is written.
 author:
@@ -45,6 +52,22 @@ options:
     description: Seconds to wait for the package manager lock when refreshing the lists.
     type: int
     default: 60
+  package_manager:
+    description:
+      - The package manager to scan with. V(auto) picks it from C(/etc/os-release) (C(ID) and
+        C(ID_LIKE)), falling back to the first of apt-get, dnf, yum and zypper found.
+    type: str
+    choices: [auto, apt, dnf, yum, zypper]
+    default: auto
+  vulnerability_data:
+    description:
+      - Path on the target to a vulnerability data file giving apt patches their severity,
+        the Debian security tracker JSON (U(https://security-tracker.debian.org/tracker/data/json))
+        or an Ubuntu OVAL XML file, plain or compressed with gzip, bzip2 or xz.
+      - With the tracker JSON the patch also gets the CVEs the tracker marks fixed by its
+        candidate version in the host's release (C(VERSION_CODENAME) of C(/etc/os-release)).
+      - Ignored on other package managers, whose repositories carry severities.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -57,7 +80,10 @@ attributes:
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
-  - Supports apt (Debian, Ubuntu). Other package managers fail with a clear message.
+  - Supports apt (Debian, Ubuntu), dnf and yum (RHEL family, Amazon Linux, Fedora) and zypper
+    (SUSE). Windows hosts are scanned with M(ansible.windows.win_updates) in search mode.
+  - On dnf/yum/zypper O(changelogs) and O(cache_dir) do not apply (their metadata names the CVEs).
+  - The commands run and how their output maps to the record are in docs/scan.md.
 """
 
 EXAMPLES = r"""
@@ -70,11 +96,16 @@ EXAMPLES = r"""
     update_cache: false
     packages: "{{ scan.patches | map(attribute='name') | list }}"
   register: rescan
+
+- name: Scan a Debian host with severities from the security tracker
+  fleetpatch.hybrid.patch_scan:
+    vulnerability_data: /var/lib/fleetpatch/debian-tracker.json.gz
+  register: scan
 """
 
 RETURN = r"""
 package_manager:
-  description: The package manager that was scanned.
+  description: The package manager that was scanned (apt, dnf, yum or zypper).
   returned: always
   type: str
   sample: apt
@@ -97,7 +128,7 @@ patches:
       reboot_hint: false
       manager: apt
 removals:
-  description: Packages the upgrade would remove.
+  description: Packages the upgrade would remove (on dnf/yum, the packages obsoleted by an update).
   returned: always
   type: list
   elements: dict
@@ -117,6 +148,11 @@ cache_updated:
   returned: always
   type: bool
   sample: true
+vulnerability_data:
+  description: The vulnerability data applied to the apt patches.
+  returned: when O(vulnerability_data) is set on an apt host
+  type: dict
+  sample: {path: /var/lib/fleetpatch/debian-tracker.json.gz, format: debian_tracker, release: bookworm}
 """
 
 import json
@@ -130,9 +166,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import apt as aptlib
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import changelog as changeloglib
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import dnf as dnflib
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import osinfo
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import vulndata as vulnlib
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import zypper as zypperlib
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.patch import make_patch
 
 APT_ENV = {"LANG": "C", "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
+RPM_ENV = {"LANG": "C", "LC_ALL": "C"}
 CACHE_FORMAT = 1
 
 
@@ -250,6 +291,125 @@ def scan_apt(module):
     return patches, removals, cache_updated
 
 
+def read_os_release():
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        try:
+            with open(path) as handle:
+                return osinfo.parse_os_release(handle.read())
+        except OSError:
+            continue
+    return {}
+
+
+def source_packages(module, names):
+    """{binary: source} for installed packages whose source package has another name."""
+    if not names:
+        return {}
+    dummy, out, dummy = module.run_command(["dpkg-query", "-W", "-f", "${Package}\\t${source:Package}\\n"] + list(names),
+                                           environ_update=APT_ENV)
+    found = {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2 and parts[1] and parts[1] != parts[0]:
+            found[parts[0]] = parts[1]
+    return found
+
+
+def apply_vulnerability_data(module, patches, path):
+    try:
+        with open(path, "rb") as handle:
+            text = vulnlib.read_text(handle.read())
+        kind = vulnlib.detect(text)
+        source_of = source_packages(module, [p["name"] for p in patches]) if kind == "debian_tracker" else {}
+        sources = sorted(set(source_of.get(p["name"], p["name"]) for p in patches))
+        data = vulnlib.load(text, sources)
+    except (OSError, EOFError, ValueError) as exc:
+        module.fail_json(msg="vulnerability_data: cannot use %s: %s" % (path, exc))
+    release = read_os_release().get("VERSION_CODENAME") or None
+    info = {"path": path, "format": data["format"], "release": release}
+    return vulnlib.apply(patches, data, release, source_of), info
+
+
+def run_rpm_query(module):
+    rc, out, err = module.run_command(["rpm", "-qa", "--qf", dnflib.RPM_QA_FORMAT], environ_update=RPM_ENV)
+    if rc != 0:
+        module.fail_json(msg="rpm -qa failed (rc=%s): %s" % (rc, (err or out).strip()[-500:]))
+    return dnflib.parse_rpm_qa(out)
+
+
+def scan_rpm(module, manager):
+    """dnf or yum: check-update, the advisories of the updates, installed versions."""
+    params = module.params
+    binary = module.get_bin_path(manager, required=True)
+    refresh = params["update_cache"] and not module.check_mode
+    cmd = [binary, "-q", "check-update"]
+    if refresh and manager == "dnf":
+        cmd.append("--refresh")
+    elif refresh:
+        run_checked(module, [binary, "-q", "clean", "expire-cache"], "yum clean expire-cache")
+    rc, out, err = module.run_command(cmd, environ_update=RPM_ENV)
+    if rc not in (0, 100):
+        module.fail_json(msg="%s check-update failed (rc=%s): %s" % (manager, rc, (err or out).strip()[-500:]), cmd=cmd)
+    updates, obsoletes = dnflib.parse_check_update(out)
+    advisories, entries = [], []
+    if updates:
+        if manager == "dnf":
+            info_cmd = [binary, "-q", "-v", "updateinfo", "info", "--updates"]
+        else:
+            info_cmd = [binary, "-q", "updateinfo", "info", "updates"]
+        rc, out, err = module.run_command(info_cmd, environ_update=RPM_ENV)
+        if rc == 0:
+            advisories = dnflib.parse_updateinfo_info(out)
+        else:
+            module.warn("%s updateinfo failed (rc=%s), updates are not classified: %s" % (manager, rc, (err or out).strip()[-300:]))
+        if manager == "yum" and rc == 0:
+            rc, out, err = module.run_command([binary, "-q", "updateinfo", "list", "updates"], environ_update=RPM_ENV)
+            entries = dnflib.parse_updateinfo_list(out) if rc == 0 else []
+    installed = run_rpm_query(module)
+    patches = dnflib.build_patches(updates, advisories, installed, make_patch, entries, manager=manager)
+    removals = [{"name": o["name"], "installed_version": o["installed_version"]} for o in obsoletes]
+    return patches, removals, refresh, dnflib.installed_by_name(installed)
+
+
+ZYPPER_OK = (0, 100, 101, 102, 103, 106)
+
+
+def run_zypper(module, args, what):
+    env = dict(RPM_ENV, ZYPP_LOCK_TIMEOUT=str(module.params["lock_timeout"]))
+    rc, out, err = module.run_command(args, environ_update=env)
+    if rc not in ZYPPER_OK:
+        problems = "; ".join(text for _kind, text in zypperlib.messages(out)) or (err or out).strip()[-500:]
+        module.fail_json(msg="%s failed (rc=%s): %s" % (what, rc, problems), cmd=args)
+    if rc == 106:
+        module.warn("%s: some repositories could not be refreshed; the scan may miss updates" % what)
+    return out
+
+
+def scan_zypper(module):
+    params = module.params
+    binary = module.get_bin_path("zypper", required=True)
+    refresh = params["update_cache"] and not module.check_mode
+    if refresh:
+        run_zypper(module, [binary, "-n", "refresh"], "zypper refresh")
+    base = [binary, "-n", "--no-refresh"]
+    try:
+        patches = zypperlib.parse_patches(run_zypper(module, base + ["--xmlout", "list-patches"], "zypper list-patches"))
+        updates = zypperlib.parse_updates(run_zypper(module, base + ["--xmlout", "list-updates"], "zypper list-updates"))
+    except zypperlib.ZypperOutputError as exc:
+        module.fail_json(msg=str(exc))
+    patch_packages = {}
+    if patches:
+        rc, out, err = module.run_command(base + ["info", "-t", "patch"] + [p["name"] for p in patches],
+                                          environ_update=RPM_ENV)
+        if rc not in (0, 104):
+            module.warn("zypper info -t patch failed (rc=%s); patches are reported as patch:NAME records: %s"
+                        % (rc, (err or out).strip()[-300:]))
+        patch_packages = zypperlib.parse_patch_info(out)
+    installed = run_rpm_query(module)
+    records = zypperlib.build_patches(updates, patches, patch_packages, make_patch)
+    return records, [], refresh, dnflib.installed_by_name(installed)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -258,19 +418,38 @@ def main():
             cache_dir=dict(type="path", default="/var/cache/fleetpatch"),
             packages=dict(type="list", elements="str", default=[]),
             lock_timeout=dict(type="int", default=60),
+            package_manager=dict(type="str", default="auto", choices=["auto", "apt", "dnf", "yum", "zypper"]),
+            vulnerability_data=dict(type="path"),
         ),
         supports_check_mode=True,
     )
-    if not module.get_bin_path("apt-get"):
-        module.fail_json(msg="patch_scan supports apt hosts (Debian, Ubuntu) in this version; no apt-get found on this host")
-    patches, removals, cache_updated = scan_apt(module)
+    manager = module.params["package_manager"]
+    if manager == "auto":
+        manager = osinfo.package_manager(read_os_release(), module.get_bin_path)
+    elif not module.get_bin_path(osinfo.BINARIES[manager]):
+        module.fail_json(msg="package_manager=%s but %s is not on this host" % (manager, osinfo.BINARIES[manager]))
+    if manager is None:
+        module.fail_json(msg="patch_scan supports apt (Debian, Ubuntu), dnf/yum (RHEL family, Amazon Linux, Fedora) "
+                             "and zypper (SUSE); none of apt-get, dnf, yum, zypper is on this host")
+    extra = {}
+    if manager == "apt":
+        patches, removals, cache_updated = scan_apt(module)
+        if module.params["vulnerability_data"]:
+            patches, extra["vulnerability_data"] = apply_vulnerability_data(module, patches, module.params["vulnerability_data"])
+        installed = installed_versions(module, module.params["packages"])
+    else:
+        if manager == "zypper":
+            patches, removals, cache_updated, by_name = scan_zypper(module)
+        else:
+            patches, removals, cache_updated, by_name = scan_rpm(module, manager)
+        installed = dict((name, by_name.get(name)) for name in module.params["packages"])
     cves = sorted(set(c for p in patches for c in p["cves"]))
     module.exit_json(
         changed=False,
-        package_manager="apt",
+        package_manager=manager,
         patches=patches,
         removals=removals,
-        installed=installed_versions(module, module.params["packages"]),
+        installed=installed,
         cache_updated=cache_updated,
         summary={
             "pending": len(patches),
@@ -278,6 +457,7 @@ def main():
             "cves": len(cves),
             "reboot_hint": any(p["reboot_hint"] for p in patches),
         },
+        **extra
     )
 
 
