@@ -19,16 +19,20 @@ def main(spec_file, fleet_file):
     with open(fleet_file) as handle:
         ports = {host["name"]: host["port"] for host in json.load(handle)}
     clients = {}
-    created = 0
+    created = terminated = 0
     for item in spec["instances"]:
-        if item["local_host"] not in ports:
-            continue
         region = item["region"]
         ec2 = clients.setdefault(region, boto3.client("ec2", region_name=region))
         name = item["tags"]["Name"]
         existing = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]},
                                                   {"Name": "instance-state-name", "Values": ["pending", "running"]}])
-        if any(r["Instances"] for r in existing["Reservations"]):
+        ids = [i["InstanceId"] for r in existing["Reservations"] for i in r["Instances"]]
+        if item["local_host"] not in ports:
+            if ids:  # its stand-in is not up: the inventory must not offer it
+                ec2.terminate_instances(InstanceIds=ids)
+                terminated += len(ids)
+            continue
+        if ids:
             continue
         image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         tags = dict(item["tags"], LocalFleetHost=item["local_host"], LocalFleetPort=str(ports[item["local_host"]]))
@@ -38,7 +42,7 @@ def main(spec_file, fleet_file):
                                 "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}],
         )
         created += 1
-    print("seed_aws: %d instance(s) created, %d in the fleet spec" % (created, len(spec["instances"])))
+    print("seed_aws: %d instance(s) created, %d terminated, %d in the fleet spec" % (created, terminated, len(spec["instances"])))
     return 0
 
 

@@ -34,6 +34,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.rpmver import nevra
 
 

@@ -10,7 +10,7 @@ from fleetlib import HOSTS, localfleet
 def fleet():
     if os.geteuid() != 0:
         pytest.fail("integration tests need root (local test hosts use namespaces and overlays)")
-    localfleet("up", "3", "--fresh")
+    localfleet("up", "3", "--el", "1", "--fresh")
     localfleet("aws", "seed")
     yield HOSTS
     localfleet("down")

@@ -16,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LOCALFLEET = os.path.join(ROOT, "tools", "localfleet")
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 HOSTS = {"web-dev-1": "fp1", "web-prod-1": "fp2", "db-prod-1": "fp3"}
+DEBIAN_TARGETS = "fleetpatch_targets=" + ":".join(sorted(HOSTS))
 TEST_PACKAGES = json.load(open(os.path.join(ROOT, "tools", "testpackages.json")))
 
 

@@ -7,7 +7,7 @@ ledger rows (SQLite) and report.json.
 import re
 
 import pytest
-from fleetlib import HOSTS, TEST_PACKAGES, host_exec, installed, localfleet, run_playbook
+from fleetlib import DEBIAN_TARGETS, HOSTS, TEST_PACKAGES, host_exec, installed, localfleet, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -44,10 +44,10 @@ def nights(fleet, tmp_path_factory):
         localfleet("reset", name)
         assert installed(name) == BEFORE, "hosts must start from the base image"
     boot_before = dict((host, boot_id(name)) for host, name in HOSTS.items())
-    first = run_playbook(str(tmp_path_factory.mktemp("night1")))
+    first = run_playbook(str(tmp_path_factory.mktemp("night1")), "-e", DEBIAN_TARGETS)
     after_first = dict((host, installed(name)) for host, name in HOSTS.items())
     first.boot_changed = dict((host, boot_id(name) != boot_before[host]) for host, name in HOSTS.items())
-    second = run_playbook(str(tmp_path_factory.mktemp("night2")))
+    second = run_playbook(str(tmp_path_factory.mktemp("night2")), "-e", DEBIAN_TARGETS)
     after_second = dict((host, installed(name)) for host, name in HOSTS.items())
     return first, after_first, second, after_second
 
