@@ -27,7 +27,7 @@ def cves_of(names):
                       for c in re.findall(r"CVE-\d+-\d+", " ".join(u["changes"]))))
 
 
-PHASES = ["approve", "patch", "preflight", "reboot", "rescan", "scan"]
+PHASES = ["approve", "patch", "preflight", "reboot", "rescan", "scan", "snapshot", "validate"]
 REBOOTED = {"web-dev-1": True, "web-prod-1": True, "db-prod-1": False}
 
 
