@@ -92,6 +92,7 @@ boot_id:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import reboot as rebootlib
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.patch import reboot_hint
 
