@@ -16,7 +16,7 @@ demo: deps venv collection
 	tools/localfleet up 3 --fresh
 	tools/localfleet aws seed
 	rm -rf $(DEMO_OUT)
-	ansible-playbook playbooks/patch_night.yml -e fleetpatch_output_dir=$(DEMO_OUT)
+	ANSIBLE_INVENTORY_UNPARSED_FAILED=true ansible-playbook -i inventories/demo playbooks/patch_night.yml -e fleetpatch_output_dir=$(DEMO_OUT)
 	@$(PY) tools/fleetpatch-report $(DEMO_OUT)/report.json
 	@echo "report: $(DEMO_OUT)/report.json   ledger: $(DEMO_OUT)/ledger.db"
 

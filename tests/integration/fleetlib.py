@@ -70,9 +70,10 @@ def run_playbook(outdir, *extra, run_id=None, playbook="playbooks/patch_night.ym
     """ansible-playbook against the demo inventory, its ledger and report in `outdir`."""
     run_id = run_id or "test-" + uuid.uuid4().hex[:8]
     env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"],
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
     env.pop("ANSIBLE_FORCE_COLOR", None)
-    cmd = ["ansible-playbook", playbook, "-e", "fleetpatch_output_dir=%s" % outdir,
+    cmd = ["ansible-playbook", "-i", os.path.join(ROOT, "inventories", "demo"), playbook, "-e", "fleetpatch_output_dir=%s" % outdir,
            "-e", "fleetpatch_run_id=%s" % run_id] + list(extra)
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
     return PlaybookRun(result, outdir, run_id)
