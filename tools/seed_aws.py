@@ -34,7 +34,7 @@ def main(spec_file, fleet_file):
             continue
         if ids:
             continue
-        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        image = next(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"] if not i.get("Platform"))
         tags = dict(item["tags"], LocalFleetHost=item["local_host"], LocalFleetPort=str(ports[item["local_host"]]))
         ec2.run_instances(
             ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",

@@ -4,6 +4,7 @@ Each test reads what really changed: package versions on the hosts (dpkg over ss
 ledger rows (SQLite) and report.json.
 """
 
+import json
 import re
 
 import pytest
@@ -129,3 +130,17 @@ def test_second_night_changes_nothing(nights):
     assert second.rows("SELECT COUNT(*) FROM host_phases WHERE run_id=? AND phase='reboot'", second.run_id) == [(0,)]
     patch_rows = second.rows("SELECT status FROM host_phases WHERE run_id=? AND phase='patch'", second.run_id)
     assert patch_rows == [("skipped",)] * 3
+
+
+def test_one_change_request_per_patch_group_opened_noted_and_closed(nights):
+    first, dummy, second, dummy = nights
+    crs = first.rows("SELECT patch_group, state, close_code, hosts, number FROM change_requests WHERE run_id=? ORDER BY patch_group",
+                     first.run_id)
+    assert [(g, s, c) for g, s, c, dummy, dummy in crs] == [
+        ("db-prod", "closed", "successful"), ("web-dev", "closed", "successful"), ("web-prod", "closed", "successful")]
+    assert [json.loads(h) for dummy, dummy, dummy, h, dummy in crs] == [["db-prod-1"], ["web-dev-1"], ["web-prod-1"]]
+    notes = first.rows("SELECT n.text FROM change_request_notes n JOIN change_requests c ON c.number = n.number "
+                       "WHERE c.run_id=? AND c.patch_group='web-dev'", first.run_id)
+    assert any("patched" in text for (text,) in notes)
+    # nothing left to patch the second night: no change request is raised
+    assert second.rows("SELECT COUNT(*) FROM change_requests WHERE run_id=?", second.run_id) == [(0,)]

@@ -1,0 +1,460 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: patch_groups
+short_description: The hybrid fleet (EC2, SSM managed instances, on-prem lists), grouped by Patch Group
+version_added: 0.1.0
+author:
+  - fleetpatch.hybrid developers (@fleetpatch)
+description:
+  - One inventory of the whole hybrid fleet, from EC2 instances, SSM managed instances (hybrid C(mi-)
+    nodes included) and on-prem host lists (YAML or CSV files), with one host per machine.
+  - The configuration file name must end in C(patch_groups.yml) or C(patch_groups.yaml).
+  - "Groups: C(patch_group_<slug>) (the O(unassigned_group) for hosts without a patch group), C(env_<slug>),
+    C(window_<slug>), C(os_<family>), C(platform_linux) / C(platform_windows) / C(platform_macos), and
+    C(source_ec2) / C(source_ssm) / C(source_onprem) (a merged host is in each group of its sources)."
+  - "Slugs are lower case ASCII letters, digits and C(_) (C(web-prod) gives C(patch_group_web_prod)). Two
+    different values never share a group: when two values give the same slug (C(web-prod) and C(Web-Prod)),
+    the lower case one (then the first in sort order) keeps it, the other gets the slug plus a hash of its
+    value (C(patch_group_web_prod_1a2b3c)), and a warning names both. Characters outside ASCII that are not
+    accents also add that hash."
+  - "Tags read on EC2 instances: C(Patch Group) (or O(patch_group_tag), falling back to C(PatchGroup)) sets
+    C(fleetpatch_patch_group); C(Environment) sets C(fleetpatch_environment); C(Owner) sets C(fleetpatch_owner);
+    C(MaintenanceWindow) sets C(fleetpatch_window); C(Name) is the host name with the default O(hostnames)."
+  - "Host variables (a variable is left out when its value is unknown): C(fleetpatch_patch_group),
+    C(fleetpatch_environment), C(fleetpatch_owner), C(fleetpatch_window), C(fleetpatch_source) (ec2, ssm or onprem:
+    the first of ec2, onprem, ssm that knows the host), C(fleetpatch_sources) (all of them), C(fleetpatch_instance_id),
+    C(fleetpatch_region), C(fleetpatch_account_id), C(fleetpatch_platform), C(fleetpatch_os_family) (as Ansible's
+    os family, lower case: debian, redhat, suse, windows, darwin), C(fleetpatch_os_version),
+    C(fleetpatch_snapshot_provider) (ec2 for EC2 instances, else the on-prem value, default package_state),
+    C(fleetpatch_ssm_ping_status), C(fleetpatch_ssm_agent_version)."
+  - "Connection: C(ansible_connection) is C(ssh) (Linux) or C(winrm) (Windows, C(ansible_port) 5986) to
+    C(ansible_host), or C(amazon.aws.aws_ssm) for SSM nodes that have no other source, or for every SSM managed
+    host with O(connection.prefer=ssm) (with C(ansible_aws_ssm_instance_id), C(ansible_aws_ssm_region), and
+    C(ansible_aws_ssm_bucket_name) when set). An on-prem file can set connection, port and user per host."
+  - "One host per machine: EC2 and SSM join on the instance id; an on-prem entry joins the machine of its
+    C(instance_id), else the SSM C(mi-) node whose ComputerName equals its fqdn or name, else whose IP address
+    equals its ip. When several machines want one host name, an on-prem host keeps it and each cloud machine
+    becomes C(<name>_<instance id>), with a warning."
+  - "For O(compose), O(groups) and O(keyed_groups), each host's variables are the host variables above plus
+    C(tags), a dictionary of its EC2 tags and on-prem C(tags) (not stored as a host variable unless composed)."
+  - All values that come from AWS or from files are marked unsafe, so they are never templated.
+  - Regions and accounts are queried in parallel, with one paginated call per service, region and account and
+    no call per host. Throttling, server errors (5xx) and connection errors are retried with exponential backoff
+    and full jitter (as many attempts as the standard AWS setting C(AWS_MAX_ATTEMPTS) says, default 6).
+  - A region or account that fails (credentials, permissions, endpoint) gives a warning that names it and the
+    rest of the fleet is listed; with O(strict=true) it is an error. Results with a failure are not cached.
+  - A malformed on-prem file is an error that names the file, the line and the field. An unknown option, here
+    or within O(sources) or O(connection), is an error.
+  - With O(cache), only the AWS answers are cached (on-prem files are read every time); changing O(sources)
+    or the credentials options invalidates the cache.
+requirements:
+  - boto3 >= 1.34 and botocore >= 1.34 (for the ec2 and ssm sources)
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: The name of this plugin; it identifies the file as its configuration.
+    required: true
+    type: str
+    choices: [fleetpatch.hybrid.patch_groups]
+  patch_group_tag:
+    description:
+      - The EC2 tag whose value is the patch group. When an instance lacks it, C(PatchGroup) is read.
+      - SSM patch groups use C(Patch Group) (or C(PatchGroup) when tags are in instance metadata).
+    type: str
+    default: Patch Group
+  sources:
+    description: Where the fleet comes from; at least one source. Sources not listed are not queried.
+    type: dict
+    required: true
+    suboptions:
+      ec2:
+        description: EC2 instances (C(DescribeInstances)).
+        type: dict
+        suboptions:
+          regions:
+            description: Regions to query. Default is every region C(DescribeRegions) lists for the account.
+            type: list
+            elements: str
+          filters:
+            description:
+              - EC2 filters, name to value or list of values
+                (U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html)).
+              - Setting filters replaces the default; keep C(instance-state-name) if you want it.
+            type: dict
+            default: {instance-state-name: [running]}
+          assume_roles:
+            description:
+              - IAM roles to assume, one per account (C(arn:aws:iam::<account>:role/<name>)). Each account's
+                regions are queried with that role's credentials. Without it, the default credentials are used.
+            type: list
+            elements: str
+          endpoint_url:
+            description: Endpoint for the EC2 and STS calls of this source (a local AWS for tests).
+            type: str
+      ssm:
+        description: SSM managed instances (C(DescribeInstanceInformation)), EC2 instances and hybrid C(mi-) nodes.
+        type: dict
+        suboptions:
+          regions:
+            description: Regions to query. Default is O(sources.ec2.regions), else every region.
+            type: list
+            elements: str
+          include_onprem:
+            description: Include hybrid managed nodes (C(mi-) ids, activated on-prem servers and VMs).
+            type: bool
+            default: true
+          filters:
+            description:
+              - C(DescribeInstanceInformation) filters, key to value or list of values (for example
+                C(PingStatus), C(PlatformTypes), C(tag:Patch Group)).
+            type: dict
+          assume_roles:
+            description: As O(sources.ec2.assume_roles). Default is O(sources.ec2.assume_roles); V([]) for none.
+            type: list
+            elements: str
+          endpoint_url:
+            description: Endpoint for the SSM and STS calls of this source. Default is O(sources.ec2.endpoint_url).
+            type: str
+      onprem:
+        description: On-prem host lists.
+        type: dict
+        suboptions:
+          files:
+            description:
+              - YAML (C(.yml)/C(.yaml)) or CSV (C(.csv)) files. A relative path is looked up next to this
+                configuration file, then in the current directory.
+              - "YAML: C(hosts:) a list of hosts, and C(defaults:) values for every host of the file. CSV: a
+                header row of field names, one host per row, C(tag:<Key>) columns for tags."
+              - "Fields: C(name) (required, the host name), C(address) (ansible_host; default fqdn, ip, then name),
+                C(fqdn), C(ip), C(instance_id) (C(mi-) or C(i-) id), C(patch_group), C(environment), C(owner),
+                C(window), C(platform) (linux, windows, macos), C(os_family), C(os_version), C(snapshot_provider)
+                (ec2, vmware, lvm, package_state, none), C(connection) (ssh, winrm, psrp, aws_ssm), C(port),
+                C(user), C(tags)."
+            type: list
+            elements: path
+            required: true
+  hostnames:
+    description:
+      - Host name of an EC2 or SSM-only host, the first of these that has a value (else the instance id).
+        On-prem hosts are named by their C(name) field.
+      - "Entries: C(tag:<Key>), C(instance-id), C(private-dns-name), C(private-ip-address), C(public-dns-name),
+        C(public-ip-address), C(dns-name), C(ip-address), C(name), C(computer-name). For SSM-only nodes
+        C(tag:Name) and C(name) read the node's registration name, C(private-dns-name) its ComputerName and
+        C(private-ip-address) its IP address."
+    type: list
+    elements: str
+    default: [tag:Name, private-dns-name, instance-id]
+  unassigned_group:
+    description: Group of the hosts that have no patch group, so no host is lost.
+    type: str
+    default: patch_group_unassigned
+  connection:
+    description: How Ansible reaches the hosts.
+    type: dict
+    default: {}
+    suboptions:
+      prefer:
+        description:
+          - V(network) connects with ssh or winrm to C(ansible_host); SSM-only nodes use C(amazon.aws.aws_ssm).
+          - V(ssm) uses C(amazon.aws.aws_ssm) for every host SSM manages.
+        type: str
+        choices: [network, ssm]
+        default: network
+      ec2_address:
+        description: The EC2 address used as C(ansible_host) (falling back to another one the instance has).
+        type: str
+        choices: [private-ip-address, public-ip-address, private-dns-name, public-dns-name]
+        default: private-ip-address
+      ssm_bucket_name:
+        description: S3 bucket the C(amazon.aws.aws_ssm) connection uses for file transfers.
+        type: str
+  access_key:
+    description: AWS access key id. Default is the usual AWS credential chain (environment, profile, instance role).
+    type: str
+  secret_key:
+    description: AWS secret access key (prefer the environment or a profile to a key in a file).
+    type: str
+  session_token:
+    description: AWS session token.
+    type: str
+  profile:
+    description: AWS profile of the shared config and credentials files.
+    type: str
+notes:
+  - Inventory plugins are tried in the order of the C(enable_plugins) setting; list C(fleetpatch.hybrid.patch_groups)
+    there. Set C(any_unparsed_is_failed) (C(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED)) to make a failed
+    inventory stop the run rather than leave it empty.
+  - The C(amazon.aws.aws_ssm) connection needs the C(amazon.aws) collection and the session manager plugin on
+    the controller.
+seealso:
+  - name: Inventory reference
+    description: docs/inventory.md in this collection
+    link: https://example.invalid/fleetpatch/hybrid/docs/inventory.md
+"""
+
+EXAMPLES = r"""
+# prod.patch_groups.yml: two accounts, two regions, SSM hybrid nodes and a CMDB export
+plugin: fleetpatch.hybrid.patch_groups
+sources:
+  ec2:
+    regions: [us-east-1, eu-west-1]
+    filters: {instance-state-name: running}
+    assume_roles:
+      - arn:aws:iam::111111111111:role/patching
+      - arn:aws:iam::222222222222:role/patching
+  ssm:
+    include_onprem: true
+  onprem:
+    files: [onprem/hosts.yml, onprem/cmdb.csv]
+hostnames: [tag:Name, private-dns-name, instance-id]
+strict: false
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: /var/cache/fleetpatch/inventory
+cache_timeout: 600
+keyed_groups:
+  - key: fleetpatch_account_id
+    prefix: account
+
+---
+# a local AWS (moto) where each instance stands for a host on 127.0.0.1
+plugin: fleetpatch.hybrid.patch_groups
+access_key: testing
+secret_key: testing
+sources:
+  ec2:
+    regions: [us-east-1]
+    endpoint_url: http://127.0.0.1:5000
+hostnames: [tag:Name]
+compose:
+  ansible_host: "'127.0.0.1'"
+  ansible_port: tags.LocalFleetPort | int
+"""
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
+
+try:  # ansible-core >= 2.19 (data tagging)
+    from ansible.template import trust_as_template as _data_tagging
+except ImportError:
+    _data_tagging = None
+
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import inventory as inv
+
+CACHE_FORMAT = 1
+SESSION_NAME = "fleetpatch-inventory"
+MAX_WORKERS = 16
+# timestamps are not read; DescribeInstances answers are streamed for the few fields kept
+SESSION_OPTIONS = {"raw_timestamps": True, "readers": {"DescribeInstancesResult": inv.parse_describe_instances}}
+SETTINGS_OPTIONS = ("patch_group_tag", "sources", "hostnames", "unassigned_group", "connection")
+# ansible-core >= 2.19 templates only strings tagged trusted: a plain str (no tags; what boto3, JSON
+# and our YAML loader return) is already unsafe, and wrap_var would only copy it. Older cores need it.
+UNTAGGED_IS_UNSAFE = _data_tagging is not None
+
+
+def make_unsafe(value):
+    """The value marked unsafe (never templated), cheaply for the common case of a plain string."""
+    if UNTAGGED_IS_UNSAFE and value.__class__ is str:  # exactly str: a tagged string is a subclass
+        return value
+    return wrap_var(value)
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "fleetpatch.hybrid.patch_groups"
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith(("patch_groups.yml", "patch_groups.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache=cache)
+        config = self._read_config_data(path)
+        try:
+            inv.check_unknown(config, self._known_options(), os.path.basename(path))
+            settings = inv.validate_settings({name: self.get_option(name) for name in SETTINGS_OPTIONS})
+            onprem = self._read_onprem(settings, path)
+        except (inv.InventoryConfigError, inv.OnpremError) as exc:
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc))
+        remote = self._remote(settings, path, cache)
+        failures = remote.get("failures", [])
+        if failures and self.get_option("strict"):
+            raise AnsibleParserError("%s: %s (strict: true)" % (self.NAME, "; ".join(failures)))
+        for failure in failures:
+            self.display.warning("%s: %s; its hosts are missing from this inventory, the rest is listed"
+                                 % (self.NAME, failure))
+        coverage = frozenset(tuple(item) for item in remote["coverage"])
+        built = inv.build(remote["ec2"], remote["ssm"], onprem, settings, coverage)
+        for warning in built.warnings:
+            self.display.warning("%s: %s" % (self.NAME, warning))
+        self._populate(built)
+
+    def _known_options(self):
+        known = {"plugin"}
+        for name, definition in self.option_definitions.items():
+            known.add(name)
+            known.update(definition.get("aliases") or ())
+        return known
+
+    def _read_onprem(self, settings, path):
+        if not settings["onprem"]:
+            return []
+        config_dir = os.path.dirname(os.path.abspath(path))
+        paths = [inv.resolve_path(name, config_dir, os.getcwd()) for name in settings["onprem"]["files"]]
+        return inv.load_onprem_files(paths)
+
+    # ------------------------------------------------------------------ AWS, cached
+
+    def _remote(self, settings, path, cache):
+        empty = {"ec2": [], "ssm": [], "coverage": [], "failures": []}
+        if not settings["ec2"] and not settings["ssm"]:
+            return empty
+        fingerprint = hashlib.sha256(json.dumps(
+            [CACHE_FORMAT, settings["ec2"], settings["ssm"], self.get_option("access_key"), self.get_option("profile")],
+            sort_keys=True).encode()).hexdigest()
+        key = self.get_cache_key(path)
+        if self.get_option("cache") and cache:
+            try:
+                cached = self._cache[key]
+            except KeyError:
+                cached = None
+            if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:
+                return cached
+        try:
+            fetched = _Fetcher(settings, self._credentials()).run()
+        except aws.AwsError as exc:  # no session at all (boto3 missing, unknown profile)
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc))
+        fetched["fingerprint"] = fingerprint
+        if self.get_option("cache") and not fetched["failures"]:
+            self._cache[key] = fetched
+        return fetched
+
+    def _credentials(self):
+        return {name: self.get_option(name) for name in ("access_key", "secret_key", "session_token", "profile")}
+
+    # ------------------------------------------------------------------ inventory
+
+    def _populate(self, built):
+        inventory = self.inventory
+        for group in sorted(built.groups):
+            inventory.add_group(group)
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        strict = self.get_option("strict")
+        for name, host_vars, tags in built.hosts:
+            inventory.add_host(name)
+            safe = {var: make_unsafe(value) for var, value in host_vars.items()}
+            for var, value in safe.items():
+                inventory.set_variable(name, var, value)
+            if compose or groups or keyed_groups:
+                variables = dict(safe, tags=wrap_var(tags))
+                self._set_composite_vars(compose, variables, name, strict=strict)
+                self._add_host_to_composed_groups(groups, variables, name, strict=strict)
+                self._add_host_to_keyed_groups(keyed_groups, variables, name, strict=strict)
+        for group, members in built.groups.items():
+            for name in members:
+                inventory.add_child(group, name)
+
+
+class _Fetcher(object):
+    """The EC2 and SSM records of every account and region: roles assumed, then all calls, in parallel."""
+
+    def __init__(self, settings, credentials):
+        self.settings = settings
+        self.base = aws.new_session(**dict(credentials, **SESSION_OPTIONS))
+        self.attempts = aws.max_attempts(self.base)
+        self.failures = []
+
+    def run(self):
+        sources = [(name, self.settings[name]) for name in ("ec2", "ssm") if self.settings[name]]
+        accounts = sorted({(role, src["endpoint_url"], self._home(src)) for dummy, src in sources
+                           for role in (src["assume_roles"] or [None])}, key=lambda k: [str(x) for x in k])
+        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, max(1, len(accounts)))) as pool:
+            sessions = dict(zip(accounts, pool.map(self._session, accounts), strict=True))
+        jobs = []
+        for name, src in sources:
+            for role in src["assume_roles"] or [None]:
+                session = sessions[(role, src["endpoint_url"], self._home(src))]
+                if session is not None:
+                    jobs.append((name, src, role, session))
+        with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
+            expanded = list(pool.map(self._regions, jobs))
+            calls = [(name, src, role, session, region)
+                     for (name, src, role, session), regions in zip(jobs, expanded, strict=True) for region in regions]
+            results = list(pool.map(self._call, calls))
+        out = {"format": CACHE_FORMAT, "ec2": [], "ssm": [], "coverage": [], "failures": sorted(self.failures)}
+        for (name, _src, role, _session, region), records in zip(calls, results, strict=True):
+            if records is None:
+                continue
+            out[name].extend(records)
+            if name == "ec2":
+                out["coverage"].append([aws.role_account(role) if role else None, region])
+        return out
+
+    @staticmethod
+    def _home(src):
+        return (src["regions"] or [None])[0] or "us-east-1"
+
+    @staticmethod
+    def _label(role):
+        if role is None:
+            return "default credentials"
+        return "account %s (role %s)" % (aws.role_account(role), role)
+
+    def _session(self, key):
+        role, endpoint_url, region = key
+        if role is None:
+            return self.base
+        try:
+            return aws.assume_role(self.base, role, SESSION_NAME, region, endpoint_url, **SESSION_OPTIONS)
+        except aws.AwsError as exc:
+            self.failures.append("%s: assuming the role failed: %s" % (self._label(role), exc))
+            return None
+
+    def _regions(self, job):
+        name, src, role, session = job
+        if src["regions"]:
+            return src["regions"]
+        try:
+            client = aws.client(session, "ec2", session.region_name or "us-east-1", src["endpoint_url"])
+            answer = aws.call(client.describe_regions, max_attempts=self.attempts)
+        except aws.AwsError as exc:
+            self.failures.append("%s, %s: listing regions failed: %s" % (name, self._label(role), exc))
+            return []
+        return sorted(item["RegionName"] for item in answer.get("Regions", []))
+
+    def _call(self, item):
+        name, src, role, session, region = item
+        try:
+            if name == "ec2":
+                client = aws.client(session, "ec2", region, src["endpoint_url"])
+                records = []
+                for page in aws.paginate(client.describe_instances, "Reservations", max_attempts=self.attempts,
+                                         Filters=src["filters"], MaxResults=1000):
+                    records.extend(inv.ec2_records(page, region))
+                return records
+            client = aws.client(session, "ssm", region, src["endpoint_url"])
+            params = {"Filters": src["filters"]} if src["filters"] else {}
+            account = aws.role_account(role) if role else None
+            records = []
+            for page in aws.paginate(client.describe_instance_information, "InstanceInformationList",
+                                     max_attempts=self.attempts, MaxResults=50, **params):
+                records.extend(inv.ssm_records(page, region, account, src["include_onprem"]))
+            return records
+        except aws.AwsError as exc:
+            self.failures.append("%s in %s, %s: %s" % (name, region, self._label(role), exc))
+            return None

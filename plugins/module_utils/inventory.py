@@ -1,0 +1,1065 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hybrid fleet as Ansible should see it: pure helpers of the patch_groups inventory plugin.
+
+Settings validation, the compact records kept from EC2/SSM answers, on-prem YAML/CSV files,
+de-duplication (one host per machine), host names, slugs and groups, host variables.
+No Ansible and no boto3 import: the plugin fetches and populates, this module decides.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import ipaddress
+import os
+import re
+import unicodedata
+from xml.parsers import expat
+
+try:
+    import yaml
+
+    _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+except ImportError:  # PyYAML comes with ansible-core; without it only CSV on-prem files work
+    yaml = None
+    _YAML_LOADER = object
+
+SOURCE_ORDER = ("ec2", "ssm", "onprem")
+DEFAULT_PATCH_GROUP_TAG = "Patch Group"
+FALLBACK_PATCH_GROUP_TAG = "PatchGroup"
+TAG_ENVIRONMENT = "Environment"
+TAG_OWNER = "Owner"
+TAG_WINDOW = "MaintenanceWindow"
+DEFAULT_EC2_FILTERS = {"instance-state-name": ["running"]}
+SNAPSHOT_PROVIDERS = ("ec2", "vmware", "lvm", "package_state", "none")
+PLATFORMS = ("linux", "windows", "macos")
+SSM_CONNECTION = "amazon.aws.aws_ssm"
+CONNECTIONS = {"ssh": "ssh", "winrm": "winrm", "psrp": "psrp", "aws_ssm": SSM_CONNECTION, SSM_CONNECTION: SSM_CONNECTION}
+WINRM_PORT = 5986
+
+EC2_NAME_FIELDS = {
+    "instance-id": "instance_id", "private-dns-name": "private_dns", "private-ip-address": "private_ip",
+    "public-dns-name": "public_dns", "dns-name": "public_dns", "public-ip-address": "public_ip",
+    "ip-address": "public_ip",
+}
+# SSM returns no tags: tag:Name reads the node's registration name, the DNS names its ComputerName.
+SSM_NAME_FIELDS = {
+    "instance-id": "instance_id", "private-dns-name": "computer_name", "computer-name": "computer_name",
+    "private-ip-address": "ip_address", "name": "name", "tag:Name": "name",
+}
+HOSTNAME_CHOICES = tuple(sorted(set(EC2_NAME_FIELDS) | set(SSM_NAME_FIELDS))) + ("tag:<key>",)
+EC2_ADDRESS_CHOICES = ("private-ip-address", "public-ip-address", "private-dns-name", "public-dns-name")
+
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+INSTANCE_ID = re.compile(r"^(i|mi)-[0-9a-f]{8,17}$")
+GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
+FQDN = re.compile(r"^(?=.{1,253}\.?$)%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
+
+MAX_REPORTED_ERRORS = 20
+
+
+class InventoryConfigError(ValueError):
+    """A bad option: the message names the option and the fix."""
+
+
+class OnpremError(ValueError):
+    """Bad on-prem file content; `problems` holds (file, line, field, message) tuples."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__("; ".join(self._describe(*p) for p in problems))
+
+    @staticmethod
+    def _describe(path, line, field, message):
+        where = "%s line %s" % (path, line) if line else path
+        return "%s, field '%s': %s" % (where, field, message) if field else "%s: %s" % (where, message)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _fail(where, message):
+    raise InventoryConfigError("%s: %s" % (where, message))
+
+
+def _suggest(word, choices):
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return " (did you mean '%s'?)" % close[0] if close else ""
+
+
+def check_unknown(given, known, where):
+    """An InventoryConfigError naming the first unknown key, the closest known one and all of them."""
+    for key in given:
+        if key not in known:
+            _fail(where, "unknown option '%s'%s; valid: %s" % (key, _suggest(str(key), known), ", ".join(sorted(known))))
+
+
+def _str_list(value, where, pattern=None, what=None):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        _fail(where, "expected a list of strings, got %r (write it as [%s])" % (value, value))
+    if not isinstance(value, (list, tuple)):
+        _fail(where, "expected a list of strings, got %r" % (value,))
+    out = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            _fail(where, "expected non-empty strings, got %r" % (item,))
+        if pattern is not None and not pattern.match(item.strip()):
+            _fail(where, "%r is not %s" % (item, what))
+        out.append(item.strip())
+    return out
+
+
+def _opt_str(value, where):
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        _fail(where, "expected a string, got %r" % (value,))
+    return value
+
+
+def _filter_values(value, where):
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        items = [value]
+    out = []
+    for item in items:
+        if isinstance(item, (dict, list, tuple)) or item is None:
+            _fail(where, "filter values must be strings or lists of strings, got %r" % (value,))
+        out.append(str(item).lower() if isinstance(item, bool) else str(item))
+    return out
+
+
+def _section(value, where):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        _fail(where, "expected a mapping, got %r" % (value,))
+    return value
+
+
+def _by_key(item):
+    return str(item[0])
+
+
+SOURCE_KEYS = {
+    "ec2": ("regions", "filters", "assume_roles", "endpoint_url"),
+    "ssm": ("regions", "include_onprem", "filters", "assume_roles", "endpoint_url"),
+    "onprem": ("files",),
+}
+
+
+def validate_sources(sources):
+    """The `sources` option, checked and normalised: {name: settings or None}."""
+    where = "sources"
+    sources = _section(sources, where)
+    check_unknown(sources, SOURCE_KEYS, where)
+    if not sources:
+        _fail(where, "no source configured; set at least one of ec2, ssm, onprem")
+    out = {"ec2": None, "ssm": None, "onprem": None}
+    for name in sources:
+        section = _section(sources[name], "%s.%s" % (where, name))
+        check_unknown(section, SOURCE_KEYS[name], "%s.%s" % (where, name))
+        out[name] = section
+    ec2 = out["ec2"]
+    if ec2 is not None:
+        out["ec2"] = _aws_source(ec2, "sources.ec2")
+        raw_filters = ec2.get("filters")
+        if raw_filters is None:
+            raw_filters = DEFAULT_EC2_FILTERS
+        filters = _section(raw_filters, "sources.ec2.filters")
+        out["ec2"]["filters"] = [{"Name": str(k), "Values": _filter_values(v, "sources.ec2.filters.%s" % k)}
+                                 for k, v in sorted(filters.items(), key=_by_key)]
+    ssm = out["ssm"]
+    if ssm is not None:
+        normalised = _aws_source(ssm, "sources.ssm")
+        inherited = out["ec2"] or {}
+        for key in ("regions", "assume_roles", "endpoint_url"):
+            if ssm.get(key) is None and inherited.get(key) is not None:
+                normalised[key] = inherited[key]
+        include = ssm.get("include_onprem", True)
+        if not isinstance(include, bool):
+            _fail("sources.ssm.include_onprem", "expected true or false, got %r" % (include,))
+        normalised["include_onprem"] = include
+        filters = _section(ssm.get("filters"), "sources.ssm.filters")
+        normalised["filters"] = [{"Key": str(k), "Values": _filter_values(v, "sources.ssm.filters.%s" % k)}
+                                 for k, v in sorted(filters.items(), key=_by_key)]
+        if not include and "ResourceType" not in filters:
+            normalised["filters"].append({"Key": "ResourceType", "Values": ["EC2Instance"]})
+        out["ssm"] = normalised
+    onprem = out["onprem"]
+    if onprem is not None:
+        files = _str_list(onprem.get("files"), "sources.onprem.files")
+        if not files:
+            _fail("sources.onprem.files", "list at least one .yml, .yaml or .csv file")
+        out["onprem"] = {"files": files}
+    return out
+
+
+def _aws_source(section, where):
+    roles = _str_list(section.get("assume_roles"), where + ".assume_roles", ROLE_ARN,
+                      "an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
+    if roles is not None and len(set(roles)) != len(roles):
+        _fail(where + ".assume_roles", "a role is listed twice")
+    return {
+        "regions": _str_list(section.get("regions"), where + ".regions", REGION, "a region name such as us-east-1"),
+        "assume_roles": roles,
+        "endpoint_url": _opt_str(section.get("endpoint_url"), where + ".endpoint_url"),
+    }
+
+
+def validate_hostnames(hostnames):
+    prefs = _str_list(hostnames, "hostnames") or []
+    for pref in prefs:
+        if not (pref.startswith("tag:") and len(pref) > 4) and pref not in EC2_NAME_FIELDS and pref not in SSM_NAME_FIELDS:
+            _fail("hostnames", "unknown entry '%s'%s; use one of %s" % (pref, _suggest(pref, HOSTNAME_CHOICES),
+                                                                        ", ".join(HOSTNAME_CHOICES)))
+    return prefs
+
+
+def validate_group_name(value, where):
+    if not isinstance(value, str) or not GROUP_NAME.match(value):
+        _fail(where, "%r is not a valid group name (letters, digits and _, not starting with a digit)" % (value,))
+    return value
+
+
+def validate_connection(value):
+    where = "connection"
+    section = _section(value, where)
+    check_unknown(section, ("prefer", "ec2_address", "ssm_bucket_name"), where)
+    prefer = section.get("prefer") or "network"
+    if prefer not in ("network", "ssm"):
+        _fail(where + ".prefer", "expected network or ssm, got %r" % (prefer,))
+    address = section.get("ec2_address") or "private-ip-address"
+    if address not in EC2_ADDRESS_CHOICES:
+        _fail(where + ".ec2_address", "expected one of %s, got %r" % (", ".join(EC2_ADDRESS_CHOICES), address))
+    return {"prefer": prefer, "ec2_address": address,
+            "ssm_bucket_name": _opt_str(section.get("ssm_bucket_name"), where + ".ssm_bucket_name")}
+
+
+def validate_settings(options):
+    """All plugin options this module reads, checked: a dict the other helpers take as `settings`."""
+    tag = options.get("patch_group_tag") or DEFAULT_PATCH_GROUP_TAG
+    if not isinstance(tag, str):
+        _fail("patch_group_tag", "expected a tag key, got %r" % (tag,))
+    settings = validate_sources(options.get("sources"))
+    settings.update({
+        "patch_group_tag": tag,
+        "hostnames": validate_hostnames(options.get("hostnames")),
+        "unassigned_group": validate_group_name(options.get("unassigned_group") or "patch_group_unassigned",
+                                                "unassigned_group"),
+        "connection": validate_connection(options.get("connection")),
+    })
+    return settings
+
+
+# --------------------------------------------------------------------------- AWS answers -> compact records
+
+
+def ec2_records(reservations, region):
+    """Only the fields we use, from DescribeInstances reservations (tags as a dict)."""
+    out = []
+    append = out.append
+    for reservation in reservations:
+        owner = reservation.get("OwnerId")
+        for inst in reservation.get("Instances", ()):
+            record = {"instance_id": inst["InstanceId"], "region": region, "account_id": owner,
+                      "tags": {t["Key"]: t["Value"] for t in inst.get("Tags", ())}}
+            for key, field in (("Platform", "platform"), ("PlatformDetails", "platform_details"),
+                               ("PrivateIpAddress", "private_ip"), ("PublicIpAddress", "public_ip"),
+                               ("PrivateDnsName", "private_dns"), ("PublicDnsName", "public_dns")):
+                value = inst.get(key)
+                if value:
+                    record[field] = value
+            append(record)
+    return out
+
+
+# DescribeInstances XML element -> key of botocore's parsed answer, for the fields ec2_records reads.
+EC2_XML_FIELDS = {"instanceId": "InstanceId", "platform": "Platform", "platformDetails": "PlatformDetails",
+                  "privateIpAddress": "PrivateIpAddress", "ipAddress": "PublicIpAddress",
+                  "privateDnsName": "PrivateDnsName", "dnsName": "PublicDnsName"}
+
+
+class _DescribeInstancesReader(object):
+    """Streams a DescribeInstances answer; element depths: 1 response, 2 reservationSet/nextToken/requestId,
+    3 reservation item, 4 ownerId/instancesSet, 5 instance item, 6 its fields/tagSet, 7 tag item, 8 key/value."""
+
+    def __init__(self):
+        self.path = []
+        self.text = None
+        self.answer = {"Reservations": []}
+        self.reservation = self.instance = self.tag = None
+
+    def start(self, name, attrs):
+        path = self.path
+        path.append(name)
+        depth = len(path)
+        if depth == 3 and path[1] == "reservationSet":
+            self.reservation = {"Instances": []}
+        elif depth == 5 and path[3] == "instancesSet":
+            self.instance = {}
+        elif depth == 7 and path[5] == "tagSet":
+            self.tag = {}
+        wanted = ((depth == 2 and name in ("nextToken", "requestId")) or (depth == 4 and name == "ownerId")
+                  or (depth == 6 and name in EC2_XML_FIELDS and path[3] == "instancesSet")
+                  or (depth == 8 and name in ("key", "value") and path[5] == "tagSet"))
+        self.text = [] if wanted else None
+
+    def data(self, text):
+        if self.text is not None:
+            self.text.append(text)
+
+    def end(self, name):
+        path = self.path
+        depth = len(path)
+        if self.text is not None:
+            value = "".join(self.text)
+            self.text = None
+            if depth == 2:
+                self.answer["NextToken" if name == "nextToken" else "RequestId"] = value
+            elif depth == 4:
+                self.reservation["OwnerId"] = value
+            elif depth == 6:
+                self.instance[EC2_XML_FIELDS[name]] = value
+            else:
+                self.tag["Key" if name == "key" else "Value"] = value
+        elif depth == 3 and path[1] == "reservationSet":
+            self.answer["Reservations"].append(self.reservation)
+        elif depth == 5 and path[3] == "instancesSet":
+            self.reservation["Instances"].append(self.instance)
+        elif depth == 7 and path[5] == "tagSet":
+            self.instance.setdefault("Tags", []).append(self.tag)
+        path.pop()
+
+
+def parse_describe_instances(body):
+    """The fields ec2_records reads from a DescribeInstances XML answer, shaped as botocore parses them.
+
+    A streaming read of a large answer takes about a third of the time of botocore's parser (which
+    builds the whole document, then every field of every instance) and a tenth of its memory.
+    Raises ValueError on a malformed document.
+    """
+    reader = _DescribeInstancesReader()
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler = reader.start
+    parser.EndElementHandler = reader.end
+    parser.CharacterDataHandler = reader.data
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as exc:
+        raise ValueError("DescribeInstances answer is not valid XML: %s" % exc)
+    answer = reader.answer
+    request_id = answer.pop("RequestId", None)
+    if request_id:
+        answer["ResponseMetadata"] = {"RequestId": request_id}
+    return answer
+
+
+SSM_FIELDS = (("PingStatus", "ping_status"), ("AgentVersion", "agent_version"), ("PlatformType", "platform_type"),
+              ("PlatformName", "platform_name"), ("PlatformVersion", "platform_version"),
+              ("ComputerName", "computer_name"), ("IPAddress", "ip_address"), ("ResourceType", "resource_type"),
+              ("Name", "name"))
+
+
+def ssm_records(items, region, account_id, include_onprem=True):
+    """Only the fields we use, from DescribeInstanceInformation's InstanceInformationList."""
+    out = []
+    for item in items:
+        instance_id = item.get("InstanceId")
+        if not instance_id or (not include_onprem and instance_id.startswith("mi-")):
+            continue
+        record = {"instance_id": instance_id, "region": region, "account_id": account_id}
+        for key, field in SSM_FIELDS:
+            value = item.get(key)
+            if value:
+                record[field] = value
+        out.append(record)
+    return out
+
+
+# --------------------------------------------------------------------------- OS and platform
+
+_FAMILY_TOKENS = {
+    "darwin": {"darwin", "macos", "osx", "mac"},
+    "windows": {"windows", "win32", "microsoft"},
+    "debian": {"debian", "ubuntu", "raspbian", "kali", "mint", "devuan"},
+    "redhat": {"redhat", "red", "rhel", "centos", "rocky", "alma", "almalinux", "oracle", "ol", "amazon", "amzn",
+               "fedora", "cloudlinux"},
+    "suse": {"suse", "sles", "opensuse", "sled"},
+}
+
+
+def os_family(text):
+    """Ansible's os family (lower case) of an OS/platform name, or None when it says nothing."""
+    if not text:
+        return None
+    tokens = set(re.split(r"[^a-z0-9]+", str(text).lower()))
+    for family, words in _FAMILY_TOKENS.items():
+        if tokens & words:
+            return family
+    return None
+
+
+def _platform_of(family):
+    return {"windows": "windows", "darwin": "macos"}.get(family, "linux")
+
+
+# --------------------------------------------------------------------------- slugs
+
+
+def short_hash(value, size=6):
+    return hashlib.sha1(str(value).encode("utf-8")).hexdigest()[:size]
+
+
+def slug(value):
+    """A group-name-safe form of any value: lower case ASCII letters, digits and _.
+
+    Accents are dropped (Ü -> u); anything else outside ASCII is replaced and the slug gets a
+    hash of the value, so two values that differ only there cannot share a slug.
+    """
+    text = unicodedata.normalize("NFKD", str(value))
+    chars = []
+    lossy = False
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        if char.isascii():
+            chars.append(char.lower() if char.isalnum() else "_")
+        else:
+            lossy = True
+            chars.append("_")
+    result = re.sub("_+", "_", "".join(chars)).strip("_")
+    if lossy or not result:
+        result = "%s_%s" % (result, short_hash(value)) if result else short_hash(value)
+    return result
+
+
+def assign_slugs(values, reserved=()):
+    """{value: slug} for a set of distinct values, never giving two values the same slug.
+
+    When several values share a slug, the one a person most likely meant keeps it (lower case,
+    no surrounding spaces, then the first in sort order) and each other one gets its slug plus
+    a hash of its value. Returns (mapping, collisions) with collisions as (slug, kept, [(value, slug)]).
+    """
+    by_slug = {}
+    for value in values:
+        by_slug.setdefault(slug(value), []).append(value)
+    mapping = {}
+    collisions = []
+    taken = set(by_slug) | set(reserved)
+    for base in sorted(by_slug):
+        group = by_slug[base]
+        if len(group) == 1 and base not in reserved:
+            mapping[group[0]] = base
+            continue
+        ordered = sorted(group, key=lambda v: (v != v.lower(), v != v.strip(), v))
+        kept = None if base in reserved else ordered.pop(0)
+        if kept is not None:
+            mapping[kept] = base
+        moved = []
+        for value in ordered:
+            size = 6
+            new = "%s_%s" % (base, short_hash(value, size))
+            while new in taken:
+                size += 2
+                new = "%s_%s" % (base, short_hash(value, size))
+            taken.add(new)
+            mapping[value] = new
+            moved.append((value, new))
+        collisions.append((base, kept, moved))
+    return mapping, collisions
+
+
+# --------------------------------------------------------------------------- on-prem files
+
+ONPREM_FIELDS = ("name", "address", "fqdn", "ip", "instance_id", "patch_group", "environment", "owner", "window",
+                 "platform", "os_family", "os_version", "snapshot_provider", "connection", "port", "user", "tags")
+
+
+class _Problems(object):
+    def __init__(self, path):
+        self.path = path
+        self.items = []
+
+    def add(self, line, field, message):
+        if len(self.items) < MAX_REPORTED_ERRORS:
+            self.items.append((self.path, line, field, message))
+
+    def raise_if_any(self):
+        if self.items:
+            raise OnpremError(self.items)
+
+
+def _clean_onprem(raw, lines, line, problems):
+    """One validated on-prem record from a {field: value} mapping (None when it has errors)."""
+    errors = len(problems.items)
+    record = {}
+    for field, value in raw.items():
+        where = lines.get(field, line)
+        if field not in ONPREM_FIELDS:
+            problems.add(where, field, "unknown field%s; valid: %s" % (_suggest(str(field), ONPREM_FIELDS),
+                                                                       ", ".join(ONPREM_FIELDS)))
+            continue
+        if value is None or value == "":
+            continue
+        checked = _check_field(field, value, where, problems)
+        if checked is not None:
+            record[field] = checked
+    if "name" not in record and not any(p[2] == "name" and p[1] == lines.get("name", line) for p in problems.items):
+        problems.add(line, "name", "required: every host needs a name")
+    if len(problems.items) != errors:
+        return None
+    if "os_family" in record:
+        record["os_family"] = os_family(record["os_family"]) or slug(record["os_family"])
+    record["line"] = line
+    return record
+
+
+def _check_field(field, value, line, problems):
+    if field == "tags":
+        if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
+            problems.add(line, field, "expected a mapping of tag key to value, got %r" % (value,))
+            return None
+        return {str(k): str(v) for k, v in value.items()}
+    if field == "port":
+        try:
+            port = int(value)
+        except (TypeError, ValueError):
+            port = 0
+        if isinstance(value, bool) or not 1 <= port <= 65535:
+            problems.add(line, field, "%r is not a port number (1-65535)" % (value,))
+            return None
+        return port
+    if isinstance(value, float) and field == "os_version":
+        problems.add(line, field, "%r was read as a number; quote it (\"%s\") so no digit is lost" % (value, value))
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        problems.add(line, field, "expected text, got %r" % (value,))
+        return None
+    text = str(value).strip()
+    message = _field_problem(field, text)
+    if message:
+        problems.add(line, field, message)
+        return None
+    if field == "connection":
+        return CONNECTIONS[text]
+    if field in ("platform", "snapshot_provider", "instance_id"):
+        return text.lower()
+    return text
+
+
+def _field_problem(field, text):
+    if field == "name" and (not text or any(c.isspace() for c in text) or "," in text):
+        return "%r is not a usable host name (no spaces or commas)" % text
+    if field == "ip":
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            return "%r is not an IP address" % text
+    if field == "fqdn" and not FQDN.match(text):
+        return "%r is not a DNS name" % text
+    if field == "instance_id" and not INSTANCE_ID.match(text.lower()):
+        return "%r is not an instance id (i-... or mi-...)" % text
+    if field == "platform" and text.lower() not in PLATFORMS:
+        return "%r is not one of %s" % (text, ", ".join(PLATFORMS))
+    if field == "snapshot_provider" and text.lower() not in SNAPSHOT_PROVIDERS:
+        return "%r is not one of %s" % (text, ", ".join(SNAPSHOT_PROVIDERS))
+    if field == "connection" and text not in CONNECTIONS:
+        return "%r is not one of ssh, winrm, psrp, aws_ssm" % text
+    return None
+
+
+class _LineDict(dict):
+    line = 0
+    lines = None
+
+
+if yaml is not None:
+    class _LineLoader(_YAML_LOADER):
+        """SafeLoader that remembers the line of every mapping and of each of its keys."""
+
+    def _construct_mapping(loader, node):
+        mapping = _LineDict()
+        mapping.line = node.start_mark.line + 1
+        mapping.lines = {}
+        loader.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key in mapping:
+                raise OnpremError([(loader.name, key_node.start_mark.line + 1, str(key), "appears twice in one entry")])
+            mapping[key] = loader.construct_object(value_node, deep=True)
+            mapping.lines[key] = key_node.start_mark.line + 1
+        return mapping
+
+    _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_onprem_yaml(text, path):
+    """Records from a YAML on-prem file: `hosts:` (a list of hosts) and optional `defaults:`, or a bare list."""
+    problems = _Problems(path)
+    if yaml is None:
+        problems.add(1, None, "PyYAML is needed to read YAML files (pip install pyyaml), or use CSV")
+        problems.raise_if_any()
+    loader = _LineLoader(text)
+    loader.name = path
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problems.add(mark.line + 1 if mark else 1, None, "not valid YAML: %s" % getattr(exc, "problem", exc))
+        problems.raise_if_any()
+    finally:
+        loader.dispose()
+    defaults = {}
+    if isinstance(data, dict):
+        check = set(data) - {"hosts", "defaults"}
+        for key in sorted(check, key=str):
+            problems.add(data.lines.get(key, 1), key, "unknown top-level key; use hosts: and defaults:")
+        defaults = data.get("defaults") or {}
+        if not isinstance(defaults, dict):
+            problems.add(data.lines.get("defaults", 1), "defaults", "expected a mapping of field to value")
+            defaults = {}
+        hosts = data.get("hosts")
+        top_line = data.lines.get("hosts", 1)
+    else:
+        hosts, top_line = data, 1
+    if not isinstance(hosts, list):
+        problems.add(top_line, "hosts", "expected a list of hosts")
+        problems.raise_if_any()
+    problems.raise_if_any()
+    default_lines = getattr(defaults, "lines", {}) or {}
+    records = []
+    for entry in hosts:
+        if not isinstance(entry, _LineDict):
+            problems.add(top_line, None, "each host must be a mapping with at least name:, got %r" % (entry,))
+            continue
+        merged = dict(defaults)
+        merged.update(entry)
+        lines = dict(default_lines)
+        lines.update(entry.lines)
+        record = _clean_onprem(merged, lines, entry.line, problems)
+        if record is not None:
+            records.append(record)
+    problems.raise_if_any()
+    return records
+
+
+def parse_onprem_csv(text, path):
+    """Records from a CSV on-prem file: a header row of field names (tag:<Key> columns are tags)."""
+    problems = _Problems(path)
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        problems.add(1, None, "empty file: expected a header row (name,fqdn,ip,patch_group,...)")
+        problems.raise_if_any()
+    except csv.Error as exc:
+        problems.add(1, None, "not valid CSV: %s" % exc)
+        problems.raise_if_any()
+    columns = [h.strip() for h in header]
+    seen = set()
+    for column in columns:
+        if column in seen:
+            problems.add(1, column, "column appears twice in the header")
+        seen.add(column)
+        if column not in ONPREM_FIELDS and not (column.startswith("tag:") and len(column) > 4) or column == "tags":
+            valid = ", ".join(ONPREM_FIELDS[:-1])
+            problems.add(1, column, "unknown column%s; valid: %s, tag:<Key>" % (_suggest(column, ONPREM_FIELDS), valid))
+    if "name" not in seen:
+        problems.add(1, "name", "the header has no name column")
+    problems.raise_if_any()
+    records = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+                continue
+            if len(row) != len(columns):
+                problems.add(line, None, "%d cells, the header has %d columns" % (len(row), len(columns)))
+                continue
+            raw, tags = {}, {}
+            for index, column in enumerate(columns):
+                cell = row[index].strip()
+                if column.startswith("tag:"):
+                    if cell:
+                        tags[column[4:]] = cell
+                else:
+                    raw[column] = cell
+            if tags:
+                raw["tags"] = tags
+            record = _clean_onprem(raw, {}, line, problems)
+            if record is not None:
+                records.append(record)
+    except csv.Error as exc:
+        problems.add(reader.line_num, None, "not valid CSV: %s" % exc)
+    problems.raise_if_any()
+    return records
+
+
+def load_onprem_files(paths):
+    """Records of every file in order, each with its `file`; a name used twice is an error."""
+    records = []
+    first = {}
+    problems = []
+    for path in paths:
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in (".yml", ".yaml", ".csv"):
+            raise OnpremError([(path, 0, None, "unsupported file type; use .yml, .yaml or .csv")])
+        try:
+            with open(path, encoding="utf-8-sig") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OnpremError([(path, 0, None, "cannot read: %s" % exc)])
+        parsed = parse_onprem_csv(text, path) if ext == ".csv" else parse_onprem_yaml(text, path)
+        for record in parsed:
+            record["file"] = path
+            if record["name"] in first:
+                where = first[record["name"]]
+                problems.append((path, record["line"], "name", "%r is already the name of the host at %s line %s"
+                                 % (record["name"], where[0], where[1])))
+                continue
+            first[record["name"]] = (path, record["line"])
+            records.append(record)
+    if problems:
+        raise OnpremError(problems[:MAX_REPORTED_ERRORS])
+    return records
+
+
+def resolve_path(path, config_dir, cwd):
+    """An on-prem file path: absolute as given, else next to the inventory config, else from the cwd."""
+    if os.path.isabs(path):
+        return path
+    for base in (config_dir, cwd):
+        candidate = os.path.join(base, path)
+        if os.path.exists(candidate):
+            return candidate
+    raise OnpremError([(path, 0, None, "not found next to the inventory config (%s) nor in the current directory (%s)"
+                        % (config_dir, cwd))])
+
+
+# --------------------------------------------------------------------------- one host per machine
+
+
+class Machine(object):
+    """The records that describe one machine, at most one per source."""
+
+    __slots__ = ("ec2", "ssm", "onprem")
+
+    def __init__(self, ec2=None, ssm=None, onprem=None):
+        self.ec2 = ec2
+        self.ssm = ssm
+        self.onprem = onprem
+
+    @property
+    def instance_id(self):
+        for record in (self.ec2, self.ssm, self.onprem):
+            if record and record.get("instance_id"):
+                return record["instance_id"]
+        return None
+
+    @property
+    def sources(self):
+        return [name for name in SOURCE_ORDER if getattr(self, name) is not None]
+
+
+def _norm_name(value):
+    return value.lower().rstrip(".") if value else None
+
+
+def merge(ec2, ssm, onprem, ec2_coverage=frozenset()):
+    """Machines from the three sources, each machine once; returns (machines, warnings).
+
+    EC2 and SSM records join on the instance id. An SSM record of an EC2 instance that EC2 did
+    not return although it was asked for that account and region is dropped (EC2 filters
+    exclude it). An on-prem entry joins the machine with its instance_id, else the SSM `mi-`
+    node whose ComputerName equals its fqdn or name, else whose IP address equals its ip; a key
+    that fits several nodes matches none (with a warning).
+    """
+    warnings = []
+    machines = []
+    by_id = {}
+    for record in ec2:
+        if record["instance_id"] not in by_id:
+            by_id[record["instance_id"]] = machine = Machine(ec2=record)
+            machines.append(machine)
+    for record in ssm:
+        machine = by_id.get(record["instance_id"])
+        if machine is not None:
+            if machine.ssm is None:
+                machine.ssm = record
+            continue
+        if record.get("resource_type") == "EC2Instance" and (record.get("account_id"), record["region"]) in ec2_coverage:
+            continue
+        by_id[record["instance_id"]] = machine = Machine(ssm=record)
+        machines.append(machine)
+    names, ips = _managed_node_index(machines)
+    for record in onprem:
+        machine, how = _match_onprem(record, by_id, names, ips, warnings)
+        if machine is not None and machine.onprem is not None:
+            warnings.append("on-prem hosts %s (%s line %s) and %s (%s line %s) both match %s by %s; kept apart"
+                            % (machine.onprem["name"], machine.onprem["file"], machine.onprem["line"], record["name"],
+                               record["file"], record["line"], machine.instance_id, how))
+            machine = None
+        if machine is None:
+            machines.append(Machine(onprem=record))
+        else:
+            machine.onprem = record
+    return machines, warnings
+
+
+def _managed_node_index(machines):
+    names, ips = {}, {}
+    for machine in machines:
+        record = machine.ssm
+        if record is None or machine.ec2 is not None or not record["instance_id"].startswith("mi-"):
+            continue
+        if record.get("computer_name"):
+            names.setdefault(_norm_name(record["computer_name"]), []).append(machine)
+        if record.get("ip_address"):
+            ips.setdefault(record["ip_address"], []).append(machine)
+    return names, ips
+
+
+def _match_onprem(record, by_id, names, ips, warnings):
+    if record.get("instance_id"):
+        return by_id.get(record["instance_id"]), "instance id"
+    for key, index, how in ((_norm_name(record.get("fqdn")), names, "fqdn"), (_norm_name(record.get("name")), names, "name"),
+                            (record.get("ip"), ips, "ip")):
+        if not key or key not in index:
+            continue
+        found = index[key]
+        if len(found) == 1:
+            return found[0], how
+        warnings.append("on-prem host %s (%s line %s): %s %s matches %d SSM nodes (%s); not merged with any"
+                        % (record["name"], record["file"], record["line"], how, key, len(found),
+                           ", ".join(sorted(m.instance_id for m in found))))
+        return None, how
+    return None, None
+
+
+# --------------------------------------------------------------------------- host names
+
+
+def preferred_name(machine, preferences):
+    """The machine's inventory name: an on-prem name as written, else the first hostnames entry that
+    has a value (EC2 first, then SSM), else the instance id."""
+    if machine.onprem is not None:
+        return machine.onprem["name"]
+    for record, fields in ((machine.ec2, EC2_NAME_FIELDS), (machine.ssm, SSM_NAME_FIELDS)):
+        if record is None:
+            continue
+        for pref in preferences:
+            if pref in fields:
+                value = record.get(fields[pref])
+            elif pref.startswith("tag:") and "tags" in record:
+                value = record["tags"].get(pref[4:])
+            else:
+                value = None
+            if value and str(value).strip():
+                return str(value).strip()
+    return machine.instance_id
+
+
+def assign_names(machines, preferences):
+    """[(name, machine)] sorted by name, names unique; returns (named, warnings).
+
+    When several machines want one name, an on-prem host keeps it (names are unique within the
+    on-prem files) and each cloud machine becomes <name>_<instance id>, whatever the API order.
+    """
+    wanted = {}
+    for machine in machines:
+        wanted.setdefault(preferred_name(machine, preferences), []).append(machine)
+    named = []
+    warnings = []
+    used = set(wanted)
+    for name in sorted(wanted):
+        group = wanted[name]
+        if len(group) == 1:
+            named.append((name, group[0]))
+            continue
+        renamed = []
+        for machine in sorted(group, key=lambda m: (m.onprem is None, m.instance_id or "")):
+            if machine.onprem is not None:
+                named.append((name, machine))
+                continue
+            new = "%s_%s" % (name, machine.instance_id)
+            while new in used:
+                new += "_"
+            used.add(new)
+            named.append((new, machine))
+            renamed.append(new)
+        warnings.append("host name %s is wanted by %d machines; named %s" % (name, len(group), ", ".join(
+            [name] * (len(group) - len(renamed)) + renamed)))
+    named.sort(key=lambda item: item[0])
+    return named, warnings
+
+
+# --------------------------------------------------------------------------- host vars and groups
+
+
+def _patch_group(tags, tag_key):
+    value = tags.get(tag_key)
+    if not value and tag_key != FALLBACK_PATCH_GROUP_TAG:
+        value = tags.get(FALLBACK_PATCH_GROUP_TAG)
+    return value or None
+
+
+def host_vars(machine, settings):
+    """(host vars, tags) of one machine: fleetpatch_* facts and the connection Ansible needs.
+
+    Operator-set fields: the on-prem file wins over EC2 tags. Observed fields (OS, platform):
+    the SSM agent wins over the on-prem file, which wins over EC2. Unknown values are left out.
+    """
+    ec2, ssm, onp = machine.ec2, machine.ssm, machine.onprem
+    tags = dict(ec2["tags"]) if ec2 is not None else {}
+    if onp is not None and onp.get("tags"):
+        tags.update(onp["tags"])
+    first = onp or {}
+    hv = {}
+
+    def put(key, *values):
+        for value in values:
+            if value:
+                hv[key] = value
+                return
+
+    put("fleetpatch_patch_group", first.get("patch_group"), _patch_group(tags, settings["patch_group_tag"]))
+    put("fleetpatch_environment", first.get("environment"), tags.get(TAG_ENVIRONMENT))
+    put("fleetpatch_owner", first.get("owner"), tags.get(TAG_OWNER))
+    put("fleetpatch_window", first.get("window"), tags.get(TAG_WINDOW))
+    sources = machine.sources
+    hv["fleetpatch_source"] = "ec2" if ec2 is not None else ("onprem" if onp is not None else "ssm")
+    hv["fleetpatch_sources"] = sources
+    put("fleetpatch_instance_id", machine.instance_id)
+    cloud = ec2 or ssm or {}
+    put("fleetpatch_region", cloud.get("region"))
+    put("fleetpatch_account_id", cloud.get("account_id"))
+    ssm = ssm or {}
+    family = (os_family(ssm.get("platform_name")) or first.get("os_family")
+              or os_family((ec2 or {}).get("platform_details")) or os_family((ec2 or {}).get("platform")))
+    windows_hint = (ec2 or {}).get("platform") or first.get("connection") in ("winrm", "psrp")
+    platform = ((ssm.get("platform_type") or "").lower() or first.get("platform")
+                or (_platform_of(family) if family else None) or ("windows" if windows_hint else "linux"))
+    hv["fleetpatch_platform"] = platform
+    put("fleetpatch_os_family", family)
+    put("fleetpatch_os_version", ssm.get("platform_version"), first.get("os_version"))
+    hv["fleetpatch_snapshot_provider"] = first.get("snapshot_provider") or ("ec2" if ec2 is not None else "package_state")
+    put("fleetpatch_ssm_ping_status", ssm.get("ping_status"))
+    put("fleetpatch_ssm_agent_version", ssm.get("agent_version"))
+    _connection(hv, machine, platform, settings["connection"])
+    return hv, tags
+
+
+def _ec2_address(record, preference):
+    order = [EC2_NAME_FIELDS[preference], "private_ip", "private_dns", "public_ip", "public_dns"]
+    for field in order:
+        if record.get(field):
+            return record[field]
+    return None
+
+
+def _connection(hv, machine, platform, options):
+    onp, ssm = machine.onprem, machine.ssm
+    chosen = onp.get("connection") if onp is not None else None
+    if chosen is None:
+        if ssm is not None and (options["prefer"] == "ssm" or (machine.ec2 is None and onp is None)):
+            chosen = SSM_CONNECTION
+        else:
+            chosen = "winrm" if platform == "windows" else "ssh"
+    hv["ansible_connection"] = chosen
+    if chosen == SSM_CONNECTION:
+        instance_id = machine.instance_id
+        hv["ansible_host"] = instance_id
+        hv["ansible_aws_ssm_instance_id"] = instance_id
+        region = (ssm or machine.ec2 or {}).get("region")
+        if region:
+            hv["ansible_aws_ssm_region"] = region
+        if options["ssm_bucket_name"]:
+            hv["ansible_aws_ssm_bucket_name"] = options["ssm_bucket_name"]
+        if platform == "windows":
+            hv["ansible_shell_type"] = "powershell"
+        return
+    if onp is not None:
+        address = onp.get("address") or onp.get("fqdn") or onp.get("ip") or onp["name"]
+    elif machine.ec2 is not None:
+        address = _ec2_address(machine.ec2, options["ec2_address"])
+    else:
+        address = (ssm or {}).get("ip_address") or (ssm or {}).get("computer_name")
+    if address:
+        hv["ansible_host"] = address
+    port = onp.get("port") if onp is not None else None
+    if port:
+        hv["ansible_port"] = port
+    elif chosen in ("winrm", "psrp"):
+        hv["ansible_port"] = WINRM_PORT
+    if onp is not None and onp.get("user"):
+        hv["ansible_user"] = onp["user"]
+
+
+GROUP_FAMILIES = (
+    # (host var, group prefix, what the warning calls it)
+    ("fleetpatch_patch_group", "patch_group_", "Patch Group"),
+    ("fleetpatch_environment", "env_", "Environment"),
+    ("fleetpatch_window", "window_", "MaintenanceWindow"),
+    ("fleetpatch_os_family", "os_", "OS family"),
+)
+
+
+def group_hosts(hosts, unassigned_group):
+    """{group: [host names]} of (name, vars) pairs, and the warnings about values that had to be kept apart."""
+    groups = {unassigned_group: []}
+    warnings = []
+    for var, prefix, label in GROUP_FAMILIES:
+        values = {hv[var] for dummy, hv in hosts if var in hv}
+        # the unassigned group is nobody's value group, whatever prefix it was given
+        reserved = (unassigned_group[len(prefix):],) if unassigned_group.startswith(prefix) else ()
+        mapping, collisions = assign_slugs(values, reserved)
+        for base, kept, moved in collisions:
+            keeps = "%r keeps %s%s, " % (kept, prefix, base) if kept is not None else ""
+            warnings.append("%s values %s all make group %s%s: %s%s; fix the values to merge them" % (
+                label, ", ".join(repr(v) for v in sorted(([kept] if kept is not None else []) + [m[0] for m in moved])),
+                prefix, base, keeps, ", ".join("%r goes to %s%s" % (v, prefix, s) for v, s in moved)))
+        names = {value: prefix + mapping[value] for value in values}
+        for name, hv in hosts:
+            value = hv.get(var)
+            if value is not None:
+                groups.setdefault(names[value], []).append(name)
+            elif var == "fleetpatch_patch_group":
+                groups[unassigned_group].append(name)
+    for name, hv in hosts:
+        groups.setdefault("platform_" + slug(hv["fleetpatch_platform"]), []).append(name)
+        for source in hv["fleetpatch_sources"]:
+            groups.setdefault("source_" + source, []).append(name)
+    return groups, warnings
+
+
+class Built(object):
+    """The inventory to populate: hosts [(name, vars, tags)], groups {name: [host names]}, warnings."""
+
+    def __init__(self, hosts, groups, warnings):
+        self.hosts = hosts
+        self.groups = groups
+        self.warnings = warnings
+
+
+def build(ec2, ssm, onprem, settings, ec2_coverage=frozenset()):
+    machines, warnings = merge(ec2, ssm, onprem, ec2_coverage)
+    named, name_warnings = assign_names(machines, settings["hostnames"])
+    hosts = []
+    pairs = []
+    for name, machine in named:
+        hv, tags = host_vars(machine, settings)
+        hosts.append((name, hv, tags))
+        pairs.append((name, hv))
+    groups, group_warnings = group_hosts(pairs, settings["unassigned_group"])
+    return Built(hosts, groups, warnings + name_warnings + group_warnings)

@@ -1,0 +1,354 @@
+"""The patch_groups inventory plugin in-process, through Ansible's InventoryManager.
+
+AWS answers come from botocore's Stubber on each EC2/SSM client (requests and responses are
+checked against the service model; an unexpected call fails the test), STS from a small fake
+(role assumptions run in parallel, so their order is not fixed). On-prem files are real files.
+"""
+
+import importlib
+import os
+import sys
+import threading
+
+import boto3
+import botocore.exceptions
+import pytest
+import yaml
+from ansible import constants as C
+from ansible.errors import AnsibleError
+from ansible.inventory.data import InventoryData
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader, inventory_loader
+from ansible.template import is_trusted_as_template
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+from ansible.utils.display import Display
+from botocore.stub import Stubber
+
+COLLECTIONS = os.path.join(os.path.dirname(__file__), *[".."] * 4, ".cache", "collections")
+DEFAULT_KEY = "AKIDDEFAULT00000"
+ROLE_A = "arn:aws:iam::111111111111:role/patching"
+ROLE_B = "arn:aws:iam::222222222222:role/patching"
+KEYS = {ROLE_A: "ASIAROLEA0000000", ROLE_B: "ASIAROLEB0000000"}
+RUNNING = [{"Name": "instance-state-name", "Values": ["running"]}]
+CLIENT_SESSION = boto3.Session(aws_access_key_id="AKIDSTUBBED00000", aws_secret_access_key="s")  # models load once
+
+
+@pytest.fixture(scope="module", autouse=True)
+def plugin_loader():
+    """Ansible's collection loader, as ansible-inventory has it.
+
+    Other test modules import the collection as a plain package, which the loader refuses: their
+    modules are set aside while these tests run, and the loader is removed again afterwards.
+    """
+    saved = {k: v for k, v in sys.modules.items() if k == "ansible_collections" or k.startswith("ansible_collections.")}
+    for name in saved:
+        del sys.modules[name]
+    init_plugin_loader([os.path.abspath(COLLECTIONS)])
+    yield
+    _AnsibleCollectionFinder._remove()
+    for name in [k for k in sys.modules if k == "ansible_collections" or k.startswith("ansible_collections.")]:
+        del sys.modules[name]
+    sys.modules.update(saved)
+
+
+@pytest.fixture
+def aws():
+    return importlib.import_module("ansible_collections.fleetpatch.hybrid.plugins.module_utils.aws")
+
+
+class FakeSts(object):
+    def __init__(self, denied):
+        self.denied = denied
+
+    def assume_role(self, RoleArn, RoleSessionName):
+        if RoleArn in self.denied:
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "not authorized to perform sts:AssumeRole"},
+                 "ResponseMetadata": {"HTTPStatusCode": 403}}, "AssumeRole")
+        return {"Credentials": {"AccessKeyId": KEYS[RoleArn], "SecretAccessKey": "s", "SessionToken": "t"}}
+
+
+class FakeAws(object):
+    """aws.client replacement: one stubbed client per (service, region, access key)."""
+
+    def __init__(self):
+        self.clients = {}
+        self.stubs = {}
+        self.calls = []
+        self.denied = set()
+        self.lock = threading.Lock()
+
+    def stub(self, service, region, key=DEFAULT_KEY):
+        with self.lock:
+            if (service, region, key) not in self.clients:
+                client = CLIENT_SESSION.client(service, region_name=region)
+                stubber = Stubber(client)
+                stubber.activate()
+                self.clients[(service, region, key)] = client
+                self.stubs[(service, region, key)] = stubber
+            return self.stubs[(service, region, key)]
+
+    def client(self, session, service, region, endpoint_url=None, **kwargs):
+        key = session.get_credentials().access_key
+        self.calls.append((service, region, key, endpoint_url))
+        if service == "sts":
+            return FakeSts(self.denied)
+        self.stub(service, region, key)
+        return self.clients[(service, region, key)]
+
+    def ec2(self, region, instances, key=DEFAULT_KEY, owner="123456789012", filters=None):
+        self.stub("ec2", region, key).add_response(
+            "describe_instances", {"Reservations": [{"OwnerId": owner, "Instances": instances}]},
+            {"Filters": filters or RUNNING, "MaxResults": 1000})
+
+    def ssm(self, region, items, key=DEFAULT_KEY, token=None, next_token=None):
+        params = {"MaxResults": 50}
+        if token:
+            params["NextToken"] = token
+        answer = {"InstanceInformationList": items}
+        if next_token:
+            answer["NextToken"] = next_token
+        self.stub("ssm", region, key).add_response("describe_instance_information", answer, params)
+
+    def fail(self, service, region, code, status, key=DEFAULT_KEY, times=1):
+        operation = "describe_instances" if service == "ec2" else "describe_instance_information"
+        for _attempt in range(times):
+            self.stub(service, region, key).add_client_error(operation, code, "msg " + code, status)
+
+    def assert_all_used(self):
+        for stubber in self.stubs.values():
+            stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def fake(monkeypatch, aws):
+    fake = FakeAws()
+    monkeypatch.setattr(aws, "client", fake.client)
+    monkeypatch.setattr(aws, "_sleep", lambda seconds: None)
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    return fake
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    seen = []
+    monkeypatch.setattr(Display, "warning", lambda self, msg, *a, **k: seen.append(msg))
+    return seen
+
+
+def instance(instance_id, name=None, **tags):
+    tag_list = [{"Key": k.replace("_", " ") if k == "Patch_Group" else k, "Value": v} for k, v in tags.items()]
+    if name:
+        tag_list.append({"Key": "Name", "Value": name})
+    return {"InstanceId": instance_id, "PrivateIpAddress": "10.0.0.%d" % (len(instance_id) + 1),
+            "PrivateDnsName": "ip-%s.ec2.internal" % instance_id, "Tags": tag_list}
+
+
+def write_config(tmp_path, name="test.patch_groups.yml", **options):
+    config = {"plugin": "fleetpatch.hybrid.patch_groups", "access_key": DEFAULT_KEY, "secret_key": "s"}
+    config.update(options)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def load(path, monkeypatch, cache=True):
+    """The inventory Ansible builds from `path` (errors raise)."""
+    monkeypatch.setattr(C, "INVENTORY_ENABLED", ["fleetpatch.hybrid.patch_groups"])
+    monkeypatch.setattr(C, "INVENTORY_ANY_UNPARSED_IS_FAILED", True)
+    return InventoryManager(DataLoader(), sources=[path], cache=cache)
+
+
+def parse_error(path):
+    """The error message of a direct parse (what the InventoryManager would print)."""
+    plugin = inventory_loader.get("fleetpatch.hybrid.patch_groups")
+    with pytest.raises(AnsibleError) as err:
+        plugin.parse(InventoryData(), DataLoader(), path, cache=False)
+    return str(err.value)
+
+
+def members(manager, group):
+    return sorted(h.name for h in manager.groups[group].get_hosts()) if group in manager.groups else None
+
+
+@pytest.mark.parametrize("name,wanted", [
+    ("prod.patch_groups.yml", True), ("patch_groups.yaml", True), ("prod.aws_ec2.yml", False),
+    ("patch_groups.yml.bak", False), ("hosts.yml", False)])
+def test_verify_file(tmp_path, name, wanted):
+    (tmp_path / name).write_text("plugin: fleetpatch.hybrid.patch_groups\n")
+    assert inventory_loader.get("fleetpatch.hybrid.patch_groups").verify_file(str(tmp_path / name)) is wanted
+
+
+HOSTS_YML = """\
+hosts:
+  - name: db-onprem-1
+    fqdn: db-onprem-1.corp.example.com
+    patch_group: db-prod
+    environment: Prod
+    snapshot_provider: vmware
+  - name: lab-1
+    ip: 192.168.1.10
+"""
+
+
+def test_two_accounts_two_regions_ssm_and_onprem(tmp_path, fake, warnings, monkeypatch):
+    (tmp_path / "onprem").mkdir()
+    (tmp_path / "onprem" / "hosts.yml").write_text(HOSTS_YML)
+    (tmp_path / "onprem" / "cmdb.csv").write_text("name,ip,patch_group,tag:Rack\napp-1,10.2.0.1,app-prod,r7\n")
+    for region in ("us-east-1", "eu-west-1"):
+        for role, owner in ((ROLE_A, "111111111111"), (ROLE_B, "222222222222")):
+            prefix = "%s-%s" % (owner[0], region[:2])
+            fake.ec2(region, [instance("i-0%s1" % owner[0] + region[0], prefix + "-web", Patch_Group="web-prod",
+                                       Environment="Prod", Owner="web@example.com",
+                                       MaintenanceWindow="cron(0 3 ? * SUN *)", LocalPort="2201")],
+                     key=KEYS[role], owner=owner)
+            if (role, region) != (ROLE_A, "us-east-1"):
+                fake.ssm(region, [], key=KEYS[role])
+    fake.ssm("us-east-1", [{"InstanceId": "i-011u", "PingStatus": "Online", "AgentVersion": "3.3.1",
+                            "PlatformType": "Linux", "PlatformName": "Ubuntu", "PlatformVersion": "22.04",
+                            "ResourceType": "EC2Instance"}], key=KEYS[ROLE_A], token=None, next_token="p2")
+    fake.ssm("us-east-1", [{"InstanceId": "mi-0123456789abcdef0", "PingStatus": "Online", "PlatformType": "Linux",
+                            "PlatformName": "Red Hat Enterprise Linux", "PlatformVersion": "9.4",
+                            "ComputerName": "db-onprem-1.corp.example.com", "ResourceType": "ManagedInstance"}],
+             key=KEYS[ROLE_A], token="p2")
+    path = write_config(tmp_path, sources={
+        "ec2": {"regions": ["us-east-1", "eu-west-1"], "assume_roles": [ROLE_A, ROLE_B]},
+        "ssm": {}, "onprem": {"files": ["onprem/hosts.yml", "onprem/cmdb.csv"]}},
+        hostnames=["tag:Name"], compose={"ansible_port": "tags.LocalPort | int"},
+        keyed_groups=[{"key": "fleetpatch_account_id", "prefix": "account"}])
+    manager = load(path, monkeypatch)
+    fake.assert_all_used()
+    assert warnings == []
+    assert sorted(manager.hosts) == ["1-eu-web", "1-us-web", "2-eu-web", "2-us-web", "app-1", "db-onprem-1", "lab-1"]
+    assert members(manager, "patch_group_web_prod") == ["1-eu-web", "1-us-web", "2-eu-web", "2-us-web"]
+    assert members(manager, "patch_group_db_prod") == ["db-onprem-1"]
+    assert members(manager, "patch_group_unassigned") == ["lab-1"]
+    assert members(manager, "source_ssm") == ["1-us-web", "db-onprem-1"]
+    assert members(manager, "os_redhat") == ["db-onprem-1"]
+    assert members(manager, "account_111111111111") == ["1-eu-web", "1-us-web", "db-onprem-1"]  # its mi- node
+    web = manager.get_host("1-us-web").get_vars()
+    assert {k: web[k] for k in ("fleetpatch_account_id", "fleetpatch_region", "fleetpatch_sources", "fleetpatch_os_family",
+                                "fleetpatch_os_version", "ansible_port", "ansible_connection")} == {
+        "fleetpatch_account_id": "111111111111", "fleetpatch_region": "us-east-1", "fleetpatch_sources": ["ec2", "ssm"],
+        "fleetpatch_os_family": "debian", "fleetpatch_os_version": "22.04", "ansible_port": 2201, "ansible_connection": "ssh"}
+    db = manager.get_host("db-onprem-1").get_vars()
+    assert (db["fleetpatch_instance_id"], db["fleetpatch_snapshot_provider"], db["ansible_host"]) == (
+        "mi-0123456789abcdef0", "vmware", "db-onprem-1.corp.example.com")
+    # one paginated call per service, region and account: none per host
+    per_call = sorted((service, region, key) for service, region, key, dummy in fake.calls if service != "sts")
+    assert per_call == sorted(set(per_call))
+
+
+def test_unknown_options_are_errors(tmp_path):
+    assert "unknown option 'hostname' (did you mean 'hostnames'?)" in parse_error(
+        write_config(tmp_path, sources={"onprem": {"files": ["x.yml"]}}, hostname=["tag:Name"]))
+    assert "sources.ec2: unknown option 'filter' (did you mean 'filters'?)" in parse_error(
+        write_config(tmp_path, sources={"ec2": {"filter": {}}}))
+
+
+def test_onprem_error_names_file_line_field(tmp_path):
+    (tmp_path / "hosts.yml").write_text("hosts:\n  - name: a\n  - name: b\n    ip: 999.1.1.1\n")
+    message = parse_error(write_config(tmp_path, sources={"onprem": {"files": ["hosts.yml"]}}))
+    assert "%s line 4, field 'ip': '999.1.1.1' is not an IP address" % (tmp_path / "hosts.yml") in message
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_failing_region_is_a_warning_or_with_strict_an_error(tmp_path, fake, warnings, monkeypatch, strict):
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")])
+    fake.fail("ec2", "eu-west-1", "AuthFailure", 401)
+    path = write_config(tmp_path, strict=strict, sources={"ec2": {"regions": ["us-east-1", "eu-west-1"]}})
+    if strict:
+        message = parse_error(path)
+        assert "ec2 in eu-west-1, default credentials: AuthFailure: msg AuthFailure (strict: true)" in message
+        return
+    manager = load(path, monkeypatch)
+    assert sorted(manager.hosts) == ["web-1"]
+    assert warnings == ["fleetpatch.hybrid.patch_groups: ec2 in eu-west-1, default credentials: AuthFailure: msg AuthFailure; "
+                        "its hosts are missing from this inventory, the rest is listed"]
+
+
+def test_an_account_whose_role_is_denied_is_named_and_the_rest_listed(tmp_path, fake, warnings, monkeypatch):
+    fake.denied.add(ROLE_B)
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")], key=KEYS[ROLE_A], owner="111111111111")
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "assume_roles": [ROLE_A, ROLE_B]}})
+    manager = load(path, monkeypatch)
+    assert sorted(manager.hosts) == ["web-1"]
+    assert len(warnings) == 1
+    assert ("account 222222222222 (role %s): assuming the role failed: AccessDenied: not authorized to perform "
+            "sts:AssumeRole" % ROLE_B) in warnings[0]
+
+
+@pytest.mark.parametrize("code,status", [("Throttling", 400), ("RequestLimitExceeded", 503), ("InternalError", 500)])
+def test_throttling_and_5xx_are_retried(tmp_path, fake, warnings, monkeypatch, code, status):
+    fake.fail("ec2", "us-east-1", code, status, times=3)
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")])
+    manager = load(write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}}), monkeypatch)
+    fake.assert_all_used()
+    assert sorted(manager.hosts) == ["web-1"] and warnings == []
+
+
+def test_retries_stop_at_aws_max_attempts(tmp_path, fake, warnings, monkeypatch):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    fake.fail("ec2", "us-east-1", "Throttling", 400, times=2)
+    manager = load(write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}}), monkeypatch)
+    fake.assert_all_used()
+    assert list(manager.hosts) == []
+    assert "Throttling: msg Throttling (after 2 attempts)" in warnings[0]
+
+
+def test_cache_hit_miss_and_no_cache_of_failures(tmp_path, fake, warnings, monkeypatch):
+    cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}}, **cache)
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")])
+    assert sorted(load(path, monkeypatch).hosts) == ["web-1"]
+    fake.assert_all_used()
+    assert sorted(load(path, monkeypatch).hosts) == ["web-1"]  # no AWS answer queued: served by the cache
+    fake.ec2("us-east-1", [instance("i-0a", "web-1"), instance("i-0b", "web-2")])
+    assert sorted(load(path, monkeypatch, cache=False).hosts) == ["web-1", "web-2"]  # --flush-cache / refresh
+    fake.assert_all_used()
+    # other sources settings: the cached answer does not fit, AWS is asked
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "filters": {"tag:Team": "a"}}}, **cache)
+    fake.fail("ec2", "us-east-1", "AuthFailure", 401)
+    assert list(load(path, monkeypatch).hosts) == []
+    assert len(warnings) == 1
+    fake.ec2("us-east-1", [instance("i-0c", "web-3")], filters=[{"Name": "tag:Team", "Values": ["a"]}])
+    assert sorted(load(path, monkeypatch).hosts) == ["web-3"]  # the failed answer was not cached
+    fake.assert_all_used()
+
+
+def test_values_from_aws_are_never_templated(tmp_path, fake, monkeypatch):
+    fake.ec2("us-east-1", [instance("i-0a", "web-1", Owner="{{ 6 * 7 }}", Environment="{{ lookup('env', 'HOME') }}")])
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}},
+                        compose={"owner_copy": "fleetpatch_owner", "env_upper": "tags.Environment | upper"})
+    host = load(path, monkeypatch).get_host("web-1").get_vars()
+    assert host["owner_copy"] == "{{ 6 * 7 }}"
+    assert host["env_upper"] == "{{ LOOKUP('ENV', 'HOME') }}"
+    assert not is_trusted_as_template(host["fleetpatch_owner"])
+    assert not is_trusted_as_template(host["fleetpatch_environment"])
+
+
+def test_without_regions_every_region_the_account_has_is_asked(tmp_path, fake, warnings, monkeypatch):
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    regions = {"Regions": [{"RegionName": "us-east-1"}, {"RegionName": "ap-south-1"}]}
+    fake.stub("ec2", "us-east-1").add_response("describe_regions", regions, {})
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")])
+    fake.ec2("ap-south-1", [instance("i-0b", "web-2")])
+    manager = load(write_config(tmp_path, sources={"ec2": None}), monkeypatch)
+    fake.assert_all_used()
+    assert sorted(manager.hosts) == ["web-1", "web-2"] and warnings == []
+
+
+def test_ssm_only_hybrid_node_connects_through_ssm(tmp_path, fake, monkeypatch):
+    fake.ssm("eu-west-1", [{"InstanceId": "mi-0123456789abcdef0", "PingStatus": "ConnectionLost", "AgentVersion": "3.2.0",
+                            "PlatformType": "Windows", "PlatformName": "Microsoft Windows Server 2022 Datacenter",
+                            "ComputerName": "WINSRV01", "Name": "winsrv01", "ResourceType": "ManagedInstance"}])
+    path = write_config(tmp_path, sources={"ssm": {"regions": ["eu-west-1"]}}, connection={"ssm_bucket_name": "xfer"})
+    manager = load(path, monkeypatch)
+    host = manager.get_host("winsrv01").get_vars()
+    assert {k: v for k, v in host.items() if k.startswith("ansible_") and k not in ("ansible_port",)} == {
+        "ansible_connection": "amazon.aws.aws_ssm", "ansible_host": "mi-0123456789abcdef0",
+        "ansible_aws_ssm_instance_id": "mi-0123456789abcdef0", "ansible_aws_ssm_region": "eu-west-1",
+        "ansible_aws_ssm_bucket_name": "xfer", "ansible_shell_type": "powershell"}
+    assert (host["fleetpatch_ssm_ping_status"], host["fleetpatch_platform"]) == ("ConnectionLost", "windows")
+    assert members(manager, "platform_windows") == ["winsrv01"]
