@@ -11,6 +11,8 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import build_report, render_table
 
@@ -34,6 +36,7 @@ class ActionModule(ActionBase):
                 report = build_report(ledger.run(args["run_id"]), ledger.hosts(args["run_id"]))
         except LedgerError as exc:
             raise AnsibleActionFail("patch_report: %s" % exc)
+        report["change_requests"] = self._change_requests(args["path"], args["run_id"])
         changed = False
         if args["dest"]:
             text = json.dumps(report, indent=2, sort_keys=True) + "\n"
@@ -52,3 +55,15 @@ class ActionModule(ActionBase):
                 os.replace(tmp_path, args["dest"])
         result.update(changed=changed, report=report, table=render_table(report).splitlines(), dest=args["dest"])
         return result
+
+    @staticmethod
+    def _change_requests(path, run_id):
+        """The run's change requests in the local backend (the same ledger file), as the report shows them."""
+        prefix = "%s:%s:" % (cr_model.CORRELATION_PREFIX, run_id)
+        backend = LocalBackend(path, readonly=True)
+        try:
+            records = backend.list(correlation_prefix=prefix, limit=None)
+        finally:
+            backend.close()
+        keys = ("number", "patch_group", "state", "close_code", "hosts", "owners", "host_outcomes")
+        return [dict((k, r.get(k)) for k in keys) for r in records]

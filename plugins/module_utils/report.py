@@ -8,14 +8,15 @@ from __future__ import annotations
 ORDER = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
 
 
-def host_status(phases):
+def host_status(phases, scan_only=False):
     """One word for a host from its phase rows.
 
     a rollback decides first (rolled_back / rollback_failed); a host the window's cutoff kept
     from starting is not_started; then failed/unreachable win; a host whose patch changed packages and whose rescan passed is
     patched; a host with no approved patch missing is compliant (as SSM counts it: pending
     patches the baseline does not approve do not count); a host the run never finished is
-    incomplete.
+    incomplete. A scan-only run (playbook fleetpatch.hybrid.scan) reports compliant or
+    non_compliant from the approval's compliance summary.
     """
     rollback = phases.get("rollback", {}).get("status")
     if rollback in ("ok", "changed"):
@@ -36,6 +37,9 @@ def host_status(phases):
     patch = phases.get("patch")
     if not scan.get("data", {}).get("pending") or (patch and patch["status"] == "skipped"):
         return "compliant"
+    compliance = phases.get("approve", {}).get("data", {}).get("compliance")
+    if patch is None and scan_only and compliance is not None:
+        return "compliant" if compliance.get("compliant") else "non_compliant"
     if patch is None:
         return "incomplete"
     rescan = phases.get("rescan")
@@ -55,8 +59,9 @@ def failed_phase(phases):
 def build_report(run, hosts):
     """report.json: run_id, hosts [{name, patch_group, status, patched [{name, from, to}], cves_closed}]."""
     out_hosts = []
+    scan_only = run.get("playbook") == "fleetpatch.hybrid.scan"
     for host in hosts:
-        status = host_status(host["phases"])
+        status = host_status(host["phases"], scan_only)
         phase, message = failed_phase(host["phases"])
         closed = sorted(set(c for change in host["changes"] for c in change["cves"])) if status == "patched" else []
         reboot = host["phases"].get("reboot", {})
@@ -79,6 +84,9 @@ def build_report(run, hosts):
             entry["reason"] = message
         elif status == "not_started":
             entry["reason"] = host["phases"]["preflight"].get("message")
+        compliance = host["phases"].get("approve", {}).get("data", {}).get("compliance")
+        if compliance:
+            entry["compliance"] = compliance
         for key in ("environment", "owner", "window", "instance_id", "source"):
             if host["attrs"].get(key) is not None:
                 entry[key] = host["attrs"][key]
@@ -122,4 +130,7 @@ def render_table(report):
         report["run_id"], summary["hosts"],
         ", ".join("%s %d" % (k, v) for k, v in sorted(summary["by_status"].items())) or "no hosts",
         summary["packages_patched"], summary["cves_closed"]))
+    for cr in report.get("change_requests") or []:
+        lines.append("change request %s (%s): %s%s" % (cr["number"], cr.get("patch_group") or "-", cr.get("state"),
+                                                      ", " + cr["close_code"] if cr.get("close_code") else ""))
     return "\n".join(lines)

@@ -48,7 +48,10 @@ class PlaybookRun(object):
 
     @property
     def report(self):
-        with open(os.path.join(self.outdir, "report.json")) as handle:
+        return self.report_at("report.json")
+
+    def report_at(self, name):
+        with open(os.path.join(self.outdir, name)) as handle:
             return json.load(handle)
 
     def rows(self, sql, *args):

@@ -263,7 +263,8 @@ def test_cache_hit_refresh_and_expiry(tmp_path, moto):
 
 
 def test_demo_config_gives_what_the_aws_ec2_demo_gives(tmp_path, moto):
-    """The demo fleet seeded by tools/seed_aws.py, read by the current aws_ec2 demo config and by ours."""
+    """The demo fleet seeded by tools/seed_aws.py, read by the demo's config (inventories/demo) and by the
+    amazon.aws.aws_ec2 config the demo used before (inventory_fixtures/demo.aws_ec2.yml)."""
     fleet = tmp_path / "fleet.json"
     ports = {"fp1": 2201, "fp2": 2202, "fp3": 2203, "el1": 2204}
     fleet.write_text(json.dumps([{"name": name, "port": port} for name, port in ports.items()]))
@@ -272,8 +273,8 @@ def test_demo_config_gives_what_the_aws_ec2_demo_gives(tmp_path, moto):
     subprocess.run([os.path.join(VENV_BIN, "python"), os.path.join(ROOT, "tools", "seed_aws.py"),
                     os.path.join(ROOT, "tools", "demo_fleet.json"), str(fleet)], env=env, check=True, capture_output=True)
     peer = tmp_path / "demo.aws_ec2.yml"
-    peer.write_text(open(os.path.join(ROOT, "inventories", "demo", "demo.aws_ec2.yml")).read().replace(":5000", ":%d" % PORT))
-    demo = open(os.path.join(FIXTURES, "demo.patch_groups.yml")).read().replace(":5000", ":%d" % PORT)
+    peer.write_text(open(os.path.join(FIXTURES, "demo.aws_ec2.yml")).read().replace(":5000", ":%d" % PORT))
+    demo = open(os.path.join(ROOT, "inventories", "demo", "demo.patch_groups.yml")).read().replace(":5000", ":%d" % PORT)
     ours = write_config(tmp_path, "demo.patch_groups.yml", **yaml.safe_load(demo))
     theirs = inventory(str(peer)).data
     run = inventory(ours)

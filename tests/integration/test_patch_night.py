@@ -142,5 +142,7 @@ def test_one_change_request_per_patch_group_opened_noted_and_closed(nights):
     notes = first.rows("SELECT n.text FROM change_request_notes n JOIN change_requests c ON c.number = n.number "
                        "WHERE c.run_id=? AND c.patch_group='web-dev'", first.run_id)
     assert any("patched" in text for (text,) in notes)
+    shown = dict((cr["patch_group"], (cr["state"], cr["close_code"])) for cr in first.report["change_requests"])
+    assert shown == {"db-prod": ("closed", "successful"), "web-dev": ("closed", "successful"), "web-prod": ("closed", "successful")}
     # nothing left to patch the second night: no change request is raised
     assert second.rows("SELECT name FROM sqlite_master WHERE name='change_requests'") == []

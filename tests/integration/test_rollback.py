@@ -37,3 +37,21 @@ def test_broken_service_is_rolled_back(fleet, tmp_path):
     (plan,) = night.rows("SELECT json_extract(data, '$.plan.install') FROM host_phases WHERE run_id=? AND phase='rollback'",
                          night.run_id)[0]
     assert "fp-webapp=1.0-1" in json.loads(plan)
+
+
+def test_failure_threshold_stops_the_next_batches(fleet, tmp_path):
+    """Batch 1 (web-dev-1) is rolled back; with fleetpatch_max_fail_percentage=0 batch 2 never starts."""
+    localfleet("reset", "fp1")
+    localfleet("reset", "fp2")
+    rc, out = host_exec("fp1", "apt-get update -qq && apt-get install -y -qq fp-webapp=1.0-1 >/dev/null && " + PROBE)
+    assert rc == 0, out
+    before = installed("fp2")
+    night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1:web-prod-1", "-e", "fleetpatch_serial=1",
+                         "-e", "fleetpatch_max_fail_percentage=0", "-e", HEALTH)
+    assert night.rc != 0
+    statuses = dict((h["name"], h["status"]) for h in night.report["hosts"])
+    assert statuses == {"web-dev-1": "rolled_back", "web-prod-1": "not_started"}, night.stdout[-2000:]
+    assert installed("fp2") == before
+    (message,) = night.rows("SELECT message FROM host_phases WHERE run_id=? AND host='web-prod-1' AND phase='preflight'",
+                            night.run_id)[0]
+    assert "1 of 1 host(s) tried so far failed" in message

@@ -72,6 +72,8 @@ def test_report_contract(ledger):
     assert report["summary"]["by_status"] == {"patched": 1, "compliant": 1, "failed": 1}
     table = render_table(report)
     assert "h3" in table and "preflight: package manager locked" in table
+    report["change_requests"] = [{"number": "CHG0001001", "patch_group": "web", "state": "closed", "close_code": "successful"}]
+    assert render_table(report).splitlines()[-1] == "change request CHG0001001 (web): closed, successful"
 
 
 @pytest.mark.parametrize("phases,status", [
@@ -101,3 +103,12 @@ def test_proof():
     assert [c["name"] for c in proof["changes"]] == ["a"]
     assert proof["cves_remaining"] == ["CVE-7"]
     assert prove(approved[:1], [], {"a": "2"})["ok"] is True
+
+
+def test_scan_only_runs_report_compliance():
+    phases = {"preflight": {"status": "ok"}, "scan": {"status": "ok", "data": {"pending": 2}},
+              "approve": {"status": "ok", "data": {"compliance": {"compliant": False, "missing": 2}}}}
+    assert host_status(phases, scan_only=True) == "non_compliant"
+    phases["approve"]["data"]["compliance"]["compliant"] = True
+    assert host_status(phases, scan_only=True) == "compliant"
+    assert host_status(phases) == "incomplete"  # a patch night that stopped before patching
