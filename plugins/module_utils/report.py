@@ -131,6 +131,6 @@ def render_table(report):
         ", ".join("%s %d" % (k, v) for k, v in sorted(summary["by_status"].items())) or "no hosts",
         summary["packages_patched"], summary["cves_closed"]))
     for cr in report.get("change_requests") or []:
-        lines.append("change request %s (%s): %s%s" % (cr["number"], cr.get("patch_group") or "-", cr.get("state"),
-                                                      ", " + cr["close_code"] if cr.get("close_code") else ""))
+        close = ", " + cr["close_code"] if cr.get("close_code") else ""
+        lines.append("change request %s (%s): %s%s" % (cr["number"], cr.get("patch_group") or "-", cr.get("state"), close))
     return "\n".join(lines)
