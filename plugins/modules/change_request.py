@@ -201,18 +201,16 @@ options:
     description: Retries of a request answered 429, 5xx or not at all, before giving up.
     type: int
     default: 4
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
     details: Returns in RV(actions) the payloads it would send; writes nothing (the ledger is only read).
   diff_mode:
     support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
-    support: full
     platforms: all
-    description: Target OS/families that can be operated against.
 notes:
   - Runs where the task runs; use it on C(localhost) (the controller), as the role P(fleetpatch.hybrid.change_request#role) does.
   - No real ServiceNow or Jira instance was exercised by the collection's tests; local servers enforcing the documented

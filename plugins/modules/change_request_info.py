@@ -115,17 +115,15 @@ options:
     description: Retries of a request answered 429, 5xx or not at all.
     type: int
     default: 4
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
-    support: full
     platforms: all
-    description: Target OS/families that can be operated against.
 """
 
 EXAMPLES = r"""

@@ -93,21 +93,18 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
     details: Returns the volumes it would snapshot, the snapshots it would delete or the restore steps it would take.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
-    support: full
     platforms: all
-    description: Target OS/families that can be operated against.
 notes:
   - Crash-consistent means all volumes are captured at the same instant, as after a power loss;
     applications that need application-consistent snapshots must flush before this runs.

@@ -61,18 +61,16 @@ options:
     description: Fail the task when the verdict is not healthy (else report it in RV(passed)).
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
     details: It only reads, so it runs the checks in check mode too.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
-    support: full
     platforms: posix
-    description: Target OS/families that can be operated against.
 """
 
 EXAMPLES = r"""

@@ -67,18 +67,16 @@ options:
     description: Report RV(allowed_to_start) true even outside the window or past its cutoff; the other values do not change.
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
     details: It only reads the clock, so check mode returns the same answer.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
-    support: full
     platforms: all
-    description: Target OS/families that can be operated against.
 seealso:
   - name: Maintenance window scheduling and active period options
     description: How SSM combines schedule, time zone, start and end dates.

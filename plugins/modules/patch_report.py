@@ -32,20 +32,22 @@ options:
   dest:
     description: Where to write the report as JSON. Not written in check mode.
     type: path
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   action:
     support: full
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   platform:
-    support: full
     platforms: all
-    description: Target OS/families that can be operated against.
 """
 
 EXAMPLES = r"""

@@ -68,17 +68,15 @@ options:
         candidate version in the host's release (C(VERSION_CODENAME) of C(/etc/os-release)).
       - Ignored on other package managers, whose repositories carry severities.
     type: path
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
-    support: full
     platforms: posix
-    description: Target OS/families that can be operated against.
 notes:
   - Supports apt (Debian, Ubuntu), dnf and yum (RHEL family, Amazon Linux, Fedora) and zypper
     (SUSE). Windows hosts are scanned with M(ansible.windows.win_updates) in search mode.

@@ -31,17 +31,15 @@ options:
     description: Whether a reboot left pending by an earlier change stops the host.
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
-    support: full
     platforms: posix
-    description: Target OS/families that can be operated against.
 """
 
 EXAMPLES = r"""

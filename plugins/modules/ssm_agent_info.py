@@ -50,21 +50,18 @@ options:
     description: An agent older than this (for example V(3.3.0.0)) makes the instance not ready.
     type: str
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
     details: Only reads.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
-    support: full
     platforms: all
-    description: Target OS/families that can be operated against.
 notes:
   - SSM does not report stopped or terminated instances; they come back as not managed.
   - Needs C(ssm:DescribeInstanceInformation).
