@@ -11,6 +11,7 @@ the hosts' outcomes. In check mode it returns what it would send and writes noth
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 
@@ -28,50 +29,53 @@ BACKENDS = ("local", "servicenow", "jira")
 TARGETS = ("present",) + cr_model.STATES
 
 
-class Backend(object):
+class Backend(abc.ABC):
     """What every backend does. Records are dicts (see record_shape in docs/change_requests.md)."""
 
     name = None
 
+    @abc.abstractmethod
     def find(self, correlation_id):
         """The change raised for this correlation id, or None."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def get(self, number):
         """The change with this number; CRNotFoundError naming it when there is none."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def create_payload(self, spec):
         """What create() would send, shown in check mode."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def create(self, spec):
         """Raise the change in its model's initial state (new) and return it."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def move(self, record, state, fields=None):
         """One step of the state model (fields such as close_code ride with it); returns the record."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def has_note(self, record, text):
-        raise NotImplementedError
+        """See the class docstring."""
 
+    @abc.abstractmethod
     def add_note(self, record, text):
-        raise NotImplementedError
+        """See the class docstring."""
 
     def sync_hosts(self, record, hosts, check_mode=False):
         """Attach hosts the change lacks (ServiceNow: configuration items); returns the actions."""
         return []
 
+    @abc.abstractmethod
     def list(self, correlation_prefix=None, state=None, limit=100):
-        raise NotImplementedError
+        """See the class docstring."""
 
     def atomic(self):
         """A context in which ensure() runs: one transaction where the backend has them."""
         return contextlib.nullcontext()
 
-    def close(self):
-        pass
+    def close(self):  # noqa: B027 - backends without a connection have nothing to close
+        """Release the backend's connection, where it holds one."""
 
 
 class HttpBackend(Backend):
