@@ -567,6 +567,16 @@ _PRODUCT_PREFIX = {
 }
 
 
+# os-release IDs whose Ansible distribution name differs from the ID
+_OS_RELEASE_DISTRIBUTION = {"rhel": "redhat", "ol": "oraclelinux", "amzn": "amazon", "opensuse-leap": "opensuse leap"}
+
+
+def product_from_os_release(os_release):
+    """SSM's product name from /etc/os-release values (ID, VERSION_ID): Debian12, RockyLinux9.4, ..."""
+    ident = str(os_release.get("ID", "")).lower()
+    return product_name(_OS_RELEASE_DISTRIBUTION.get(ident, ident), os_release.get("VERSION_ID"))
+
+
 def product_name(distribution, version):
     """SSM's product name for a host from its Ansible facts: ('Debian', '12.5') -> 'Debian12',
     ('RedHat', '9.3') -> 'RedhatEnterpriseLinux9.3', ('Microsoft Windows Server 2022 Datacenter', ...)

@@ -102,6 +102,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+product:
+  description: The host's product as SSM names it (from /etc/os-release), for baseline rules that name products; null when unknown.
+  returned: always
+  type: str
+  sample: Debian12
 package_manager:
   description: The package manager that was scanned (apt, dnf, yum or zypper).
   returned: always
@@ -168,6 +173,7 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils import dnf as dn
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import osinfo
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import vulndata as vulnlib
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import zypper as zypperlib
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.baseline import product_from_os_release
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.patch import make_patch
 
 APT_ENV = {"LANG": "C", "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
@@ -445,6 +451,7 @@ def main():
     module.exit_json(
         changed=False,
         package_manager=manager,
+        product=product_from_os_release(read_os_release()),
         patches=patches,
         removals=removals,
         installed=installed,

@@ -22,3 +22,18 @@ def test_scan_changes_nothing_and_reports_compliance(fleet, tmp_path):
     assert "CVE-2026-50001" in hosts["web-dev-1"]["compliance"]["cves_open"]
     phases = scan.rows("SELECT DISTINCT phase FROM host_phases WHERE run_id=? ORDER BY phase", scan.run_id)
     assert phases == [("approve",), ("preflight",), ("scan",)]
+
+
+@pytest.mark.parametrize("product,missing", [("Debian11", 0), ("Debian12", 6)])
+def test_rules_approve_by_product(fleet, tmp_path, product, missing):
+    """The host reports its product (Debian12): a rule for Debian11 approves none of its patches, one for Debian12 all."""
+    import json as _json
+    localfleet("reset", "fp1")
+    baseline = _json.dumps({"fleetpatch_baseline": {"name": "by-product", "operating_system": "DEBIAN",
+                                                    "approval_rules": [{"classifications": ["security", "bugfix"],
+                                                                        "products": [product]}]}})
+    scan = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1", "-e", baseline, playbook="playbooks/scan.yml")
+    assert scan.rc == 0, scan.stdout[-3000:]
+    (host,) = scan.report_at("scan-report.json")["hosts"]
+    assert host["compliance"]["counts"]["missing"] == missing
+    assert host["status"] == ("compliant" if missing == 0 else "non_compliant")

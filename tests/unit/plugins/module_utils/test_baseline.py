@@ -352,3 +352,15 @@ def test_validation_is_cached_per_content_and_report_mtime(tmp_path):
     path.write_text(json.dumps({"hosts": [{"status": "patched", "patched": [{"name": "a", "to": "22"}]}]}))
     os.utime(path, ns=(1, 10 ** 18))
     assert bl.validate(base)["approved_manifest"] == [{"name": "a", "version": "22"}]
+
+
+@pytest.mark.parametrize("os_release,product", [
+    ({"ID": "debian", "VERSION_ID": "12"}, "Debian12"),
+    ({"ID": "rocky", "VERSION_ID": "9.4"}, "RockyLinux9.4"),
+    ({"ID": "rhel", "VERSION_ID": "9.3"}, "RedhatEnterpriseLinux9.3"),
+    ({"ID": "amzn", "VERSION_ID": "2023"}, "AmazonLinux2023"),
+    ({"ID": "plan9", "VERSION_ID": "4"}, None),
+    ({}, None),
+])
+def test_product_from_os_release(os_release, product):
+    assert bl.product_from_os_release(os_release) == product

@@ -240,8 +240,8 @@ def test_apt_with_tracker_data(scan, tmp_path):
 def test_apt_without_vulnerability_data_is_unchanged(scan):
     host = apt_host()
     result = scan(host, {"update_cache": False, "changelogs": False}).result
-    assert sorted(result) == sorted(["changed", "package_manager", "patches", "removals", "installed", "cache_updated",
-                                     "summary"])
+    assert sorted(result) == sorted(["changed", "package_manager", "product", "patches", "removals", "installed",
+                                     "cache_updated", "summary"])
     assert [p["severity"] for p in result["patches"]] == ["unspecified", "unspecified"]
     assert host.calls == ["apt-get -s -o Debug::NoLocking=1 dist-upgrade"]
 
