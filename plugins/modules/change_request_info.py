@@ -18,14 +18,6 @@ description:
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
 options:
-  backend:
-    description: Where change requests live.
-    type: str
-    choices: [local, servicenow, jira]
-    default: local
-  ledger_path:
-    description: The run ledger (SQLite) with O(backend=local).
-    type: path
   number:
     description: Read this change; it must exist.
     type: str
@@ -46,76 +38,8 @@ options:
     description: At most this many changes when listing.
     type: int
     default: 100
-  servicenow:
-    description: The ServiceNow instance, with O(backend=servicenow).
-    type: dict
-    suboptions:
-      host:
-        description: The instance URL; else C(SN_HOST).
-        type: str
-      username:
-        description: User for basic auth; else C(SN_USERNAME).
-        type: str
-      password:
-        description: Password for basic auth; else C(SN_PASSWORD).
-        type: str
-      access_token:
-        description: An OAuth access token, instead of user and password; else C(SN_ACCESS_TOKEN).
-        type: str
-      api:
-        description: V(change) is the Change Management API, V(table) the Table API.
-        type: str
-        choices: [change, table]
-        default: change
-      ci_table:
-        description: The CMDB table of the hosts.
-        type: str
-        default: cmdb_ci
-      extra_fields:
-        description: Not used when reading; accepted so the same options serve both modules.
-        type: dict
-  jira:
-    description: The Jira Service Management site, with O(backend=jira).
-    type: dict
-    suboptions:
-      url:
-        description: The site URL; else C(JIRA_URL).
-        type: str
-      user:
-        description: The account's e-mail; else C(JIRA_USER).
-        type: str
-      token:
-        description: The API token or personal access token; else C(JIRA_TOKEN).
-        type: str
-      project:
-        description: The project key; else C(JIRA_PROJECT).
-        type: str
-      issue_type:
-        description: The issue type of change requests.
-        type: str
-        default: Change
-      status_map:
-        description: Workflow status for each state.
-        type: dict
-      extra_fields:
-        description: Not used when reading.
-        type: dict
-  validate_certs:
-    description: Verify the service's TLS certificate.
-    type: bool
-    default: true
-  ca_path:
-    description: A PEM bundle of the CA that signed the service's certificate.
-    type: path
-  timeout:
-    description: Seconds to wait for each HTTP answer.
-    type: float
-    default: 30.0
-  retries:
-    description: Retries of a request answered 429, 5xx or not at all.
-    type: int
-    default: 4
 extends_documentation_fragment:
+  - fleetpatch.hybrid.change_request
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
