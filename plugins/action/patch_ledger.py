@@ -15,7 +15,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "action", "host", "phase", "status", "message", "data",
-                             "patch_group", "attrs", "changes", "playbook", "run_status"))
+                             "patch_group", "attrs", "changes", "playbook", "run_status", "records"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -31,6 +31,12 @@ class ActionModule(ActionBase):
             patch_group=dict(type="str"),
             attrs=dict(type="dict"),
             changes=dict(type="list", elements="dict", default=[]),
+            records=dict(type="list", elements="dict", default=[], options=dict(
+                phase=dict(type="str", required=True),
+                status=dict(type="str", required=True),
+                message=dict(type="str"),
+                data=dict(type="dict", default={}),
+            )),
             playbook=dict(type="str"),
             run_status=dict(type="str", default="finished"),
         ))
@@ -48,6 +54,9 @@ class ActionModule(ActionBase):
                         if not args["status"]:
                             raise LedgerError("status is required with phase")
                         ledger.record_phase(args["run_id"], host, args["phase"], args["status"], args["message"], args["data"])
+                    for record in args["records"]:
+                        ledger.record_phase(args["run_id"], host, record["phase"], record["status"], record["message"],
+                                            record["data"])
                     if args["changes"]:
                         ledger.record_changes(args["run_id"], host, args["changes"])
         except LedgerError as exc:

@@ -253,6 +253,34 @@ def ensure(backend, params, check_mode=False):
     return bool(changes), record, result
 
 
+def ensure_with_payload(backend, params, check_mode=False):
+    """ensure(), with the create payload (what was or would be sent) in the result as 'payload'."""
+    changed, record, result = ensure(backend, params, check_mode=check_mode)
+    create = [a for a in result["actions"] if a["action"] == "create"]
+    result["payload"] = create[0]["payload"] if create else None
+    return changed, record, result
+
+
+def apply(params, check_mode=False, want_diff=False):
+    """Everything the change_request module does: (output, warnings) for its options; raises CRError.
+
+    Shared by the module (which runs wherever the task is delegated) and the controller-side action
+    plugin (which runs the local backend in-process, without a Python start per call).
+    """
+    backend = make_backend(params, check_mode=check_mode)
+    try:
+        changed, record, result = ensure_with_payload(backend, params, check_mode=check_mode)
+    finally:
+        backend.close()
+    warnings = result.pop("warnings")
+    diff = result.pop("diff")
+    output = dict(changed=changed, change_request=record, number=(record or {}).get("number"),
+                  state=diff["after"].get("state"), **result)
+    if want_diff:
+        output["diff"] = diff
+    return output, warnings
+
+
 def drift(backend, record, spec):
     """Hosts or CVEs asked for that an existing change does not hold: reported, never rewritten silently."""
     out = []

@@ -63,6 +63,8 @@ CHANGE_REQUEST_SPEC = dict(
     outcome_details=dict(type="dict"),
 )
 
+CHANGE_REQUEST_REQUIRED_ONE_OF = [("number", "correlation_id", "run_id")]
+
 INFO_SPEC = dict(
     CONNECTION_SPEC,
     number=dict(type="str"),

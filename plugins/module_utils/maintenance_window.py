@@ -548,3 +548,25 @@ def window_from_dict(spec):
         raise WindowError("schedule", spec.get("schedule"), "is required: cron(...), rate(...), at(...) or 5-field cron")
     kwargs = dict((k, v) for k, v in spec.items() if v is not None and k in WINDOW_KEYS)
     return MaintenanceWindow(**kwargs)
+
+
+# The maintenance_window module's options (plain data: the module and the controller-side action
+# plugin validate against the same spec).
+ARGUMENT_SPEC = dict(
+    schedule=dict(type="str", required=True),
+    timezone=dict(type="str", default="UTC"),
+    duration=dict(type="int", required=True),
+    cutoff=dict(type="int", default=0),
+    schedule_offset=dict(type="int", default=0),
+    start_date=dict(type="str"),
+    end_date=dict(type="str"),
+    at=dict(type="str"),
+    force=dict(type="bool", default=False),
+)
+
+
+def window_state(params):
+    """The window's state for the module's parameters; raises WindowError on bad input."""
+    spec = dict((key, params.get(key)) for key in ("schedule", "timezone", "duration", "cutoff", "schedule_offset",
+                                                   "start_date", "end_date"))
+    return window_from_dict(spec).state(params.get("at"), force=params.get("force"))

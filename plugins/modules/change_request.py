@@ -258,40 +258,22 @@ import sqlite3
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.change_request import ensure, make_backend
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_args import CHANGE_REQUEST_SPEC
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.change_request import apply
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_args import CHANGE_REQUEST_REQUIRED_ONE_OF, CHANGE_REQUEST_SPEC
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRError
-
-
-def run(module, backend):
-    """(changed, record, result) for the module's params against backend; raises CRError."""
-    changed, record, result = ensure(backend, module.params, check_mode=module.check_mode)
-    create = [a for a in result["actions"] if a["action"] == "create"]
-    result["payload"] = create[0]["payload"] if create else None
-    return changed, record, result
 
 
 def main():
     module = AnsibleModule(argument_spec=CHANGE_REQUEST_SPEC, supports_check_mode=True,
-                           required_one_of=[("number", "correlation_id", "run_id")])
-    backend = None
+                           required_one_of=CHANGE_REQUEST_REQUIRED_ONE_OF)
     try:
-        backend = make_backend(module.params, check_mode=module.check_mode)
-        changed, record, result = run(module, backend)
+        output, warnings = apply(module.params, check_mode=module.check_mode, want_diff=module._diff)
     except CRError as exc:
         module.fail_json(**exc.fail_kwargs())
     except sqlite3.Error as exc:
         module.fail_json(msg="change_request: the ledger %s cannot be used: %s" % (module.params["ledger_path"], exc))
-    finally:
-        if backend is not None:
-            backend.close()
-    for warning in result.pop("warnings"):
+    for warning in warnings:
         module.warn(warning)
-    diff = result.pop("diff")
-    output = dict(changed=changed, change_request=record, number=(record or {}).get("number"),
-                  state=diff["after"].get("state"), **result)
-    if module._diff:
-        output["diff"] = diff
     module.exit_json(**output)
 
 

@@ -201,26 +201,8 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import WindowError, window_from_dict
-
-ARGUMENT_SPEC = dict(
-    schedule=dict(type="str", required=True),
-    timezone=dict(type="str", default="UTC"),
-    duration=dict(type="int", required=True),
-    cutoff=dict(type="int", default=0),
-    schedule_offset=dict(type="int", default=0),
-    start_date=dict(type="str"),
-    end_date=dict(type="str"),
-    at=dict(type="str"),
-    force=dict(type="bool", default=False),
-)
-
-
-def run(params):
-    """The window's state for the module's parameters; raises WindowError on bad input."""
-    spec = dict((key, params.get(key)) for key in ("schedule", "timezone", "duration", "cutoff", "schedule_offset",
-                                                   "start_date", "end_date"))
-    return window_from_dict(spec).state(params.get("at"), force=params.get("force"))
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import ARGUMENT_SPEC, WindowError
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import window_state as run
 
 
 def main():

@@ -55,6 +55,29 @@ options:
     description: Details of the outcome, kept as JSON.
     type: dict
     default: {}
+  records:
+    description:
+      - More phase outcomes of the same host, written after O(phase) (if
+        given), in order: one call for steps that end at the same moment, such as a scan and its approval.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      phase:
+        description: The phase, as O(phase).
+        type: str
+        required: true
+      status:
+        description: Its outcome, as O(status).
+        type: str
+        required: true
+      message:
+        description: As O(message).
+        type: str
+      data:
+        description: As O(data).
+        type: dict
+        default: {}
   patch_group:
     description: The host's patch group, recorded with O(attrs).
     type: str

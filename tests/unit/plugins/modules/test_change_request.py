@@ -11,7 +11,7 @@ import sys
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.change_request import make_backend
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.change_request import ensure_with_payload, make_backend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_args import CHANGE_REQUEST_SPEC
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import (
     CRAuthError,
@@ -20,7 +20,6 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import
     CRTransitionError,
     CRValidationError,
 )
-from ansible_collections.fleetpatch.hybrid.plugins.modules import change_request as module_under_test
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "integration"))
 from cr_servers.jira import JiraServer  # noqa: E402
@@ -46,7 +45,7 @@ def run(check_mode=False, **params):
     module = FakeModule(check_mode=check_mode, **params)
     backend = make_backend(module.params, check_mode=check_mode)
     try:
-        return module_under_test.run(module, backend)
+        return ensure_with_payload(backend, module.params, check_mode=module.check_mode)
     finally:
         backend.close()
 

@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""change_request (documented in plugins/modules/change_request.py).
+
+With the local backend (the change lives in the run ledger, a file on the controller) the change is
+made here, in the controller's process: no Python start and module transfer for each patch group
+and phase. ServiceNow and Jira, and any task with an `environment`, run the module itself where the
+task is delegated, exactly as before.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.change_request import apply
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_args import CHANGE_REQUEST_REQUIRED_ONE_OF, CHANGE_REQUEST_SPEC
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRError
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        if (self._task.args.get("backend") or "local") != "local" or any(self._task.environment or []):
+            result.update(self._execute_module(module_name="fleetpatch.hybrid.change_request", task_vars=task_vars))
+            return result
+        dummy, args = self.validate_argument_spec(argument_spec=CHANGE_REQUEST_SPEC,
+                                                  required_one_of=CHANGE_REQUEST_REQUIRED_ONE_OF)
+        try:
+            output, warnings = apply(args, check_mode=bool(self._task.check_mode), want_diff=bool(self._task.diff))
+        except CRError as exc:
+            result.update(failed=True, **exc.fail_kwargs())
+            return result
+        except sqlite3.Error as exc:
+            raise AnsibleActionFail("change_request: the ledger %s cannot be used: %s" % (args["ledger_path"], exc))
+        result.update(output)
+        if warnings:
+            result["warnings"] = warnings
+        return result

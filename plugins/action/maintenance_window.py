@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""maintenance_window (documented in plugins/modules/maintenance_window.py).
+
+On the controller (a local connection, as patch_night.yml runs it) the window is judged in the
+controller's process against its clock: no Python start per check. On any other host the module
+itself runs there, against that host's clock, as before.
+"""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import ARGUMENT_SPEC, WindowError, window_state
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        if getattr(self._connection, "transport", None) != "local":
+            result.update(self._execute_module(module_name="fleetpatch.hybrid.maintenance_window", task_vars=task_vars))
+            return result
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            state = window_state(args)
+        except WindowError as exc:
+            result.update(failed=True, msg="maintenance window %s" % exc, field=exc.field)
+            return result
+        result.update(changed=False, **state)
+        return result
