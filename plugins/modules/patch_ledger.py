@@ -57,8 +57,8 @@ options:
     default: {}
   records:
     description:
-      - More phase outcomes of the same host, written after O(phase) (if
-        given), in order: one call for steps that end at the same moment, such as a scan and its approval.
+      - More phase outcomes of the same host, written in order after O(phase) (if given), with one
+        call for steps that end at the same moment, such as a scan and its approval.
     type: list
     elements: dict
     default: []
