@@ -29,15 +29,21 @@ class ActionModule(ActionBase):
         if (self._task.args.get("backend") or "local") != "local" or any(self._task.environment or []):
             result.update(self._execute_module(module_name="fleetpatch.hybrid.change_request", task_vars=task_vars))
             return result
-        dummy, args = self.validate_argument_spec(argument_spec=CHANGE_REQUEST_SPEC,
-                                                  required_one_of=CHANGE_REQUEST_REQUIRED_ONE_OF)
+        # failures are returned, not raised, so that failed_when and ignore_errors apply as to a module
+        try:
+            dummy, args = self.validate_argument_spec(argument_spec=CHANGE_REQUEST_SPEC,
+                                                      required_one_of=CHANGE_REQUEST_REQUIRED_ONE_OF)
+        except AnsibleActionFail as exc:
+            result.update(failed=True, msg=exc.message)
+            return result
         try:
             output, warnings = apply(args, check_mode=bool(self._task.check_mode), want_diff=bool(self._task.diff))
         except CRError as exc:
             result.update(failed=True, **exc.fail_kwargs())
             return result
         except sqlite3.Error as exc:
-            raise AnsibleActionFail("change_request: the ledger %s cannot be used: %s" % (args["ledger_path"], exc))
+            result.update(failed=True, msg="change_request: the ledger %s cannot be used: %s" % (args["ledger_path"], exc))
+            return result
         result.update(output)
         if warnings:
             result["warnings"] = warnings

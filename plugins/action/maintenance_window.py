@@ -10,6 +10,7 @@ itself runs there, against that host's clock, as before.
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import ARGUMENT_SPEC, WindowError, window_state
@@ -23,7 +24,11 @@ class ActionModule(ActionBase):
         if getattr(self._connection, "transport", None) != "local":
             result.update(self._execute_module(module_name="fleetpatch.hybrid.maintenance_window", task_vars=task_vars))
             return result
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        except AnsibleActionFail as exc:  # returned, not raised: failed_when and ignore_errors apply as to a module
+            result.update(failed=True, msg=exc.message)
+            return result
         try:
             state = window_state(args)
         except WindowError as exc:

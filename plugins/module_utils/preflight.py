@@ -17,6 +17,11 @@ LOCK_FILES = {
     "zypper": ("/var/run/zypp.pid",),
 }
 REBOOT_FLAGS = ("/var/run/reboot-required", "/run/reboot-required")
+SYSTEMD_RUNNING = "/run/systemd/system"  # exists when systemd is PID 1 (sd_booted())
+INIT_DIR = "/etc/init.d"
+COMM_LENGTH = 15  # the kernel truncates /proc/PID/comm to 15 characters
+# LSB init script status exit codes (https://refspecs.linuxfoundation.org/LSB_5.0.0/LSB-Core-generic/LSB-Core-generic/iniscrptact.html)
+LSB_STATUS = {0: "active", 1: "dead (pid file exists)", 2: "dead (lock file exists)", 3: "inactive", 4: "unknown"}
 
 
 def lock_holder(path):
@@ -73,9 +78,100 @@ def pending_reboot():
     return any(os.path.exists(path) for path in REBOOT_FLAGS)
 
 
-def evaluate(locks, disks, min_free_mb, reboot_pending, fail_on_pending_reboot):
+def parse_service_specs(specs):
+    """Each spec is a service name or alternatives joined by | (the first that is active counts).
+
+    >>> parse_service_specs(["amazon-ssm-agent|snap.amazon-ssm-agent.amazon-ssm-agent"])
+    [('amazon-ssm-agent|snap.amazon-ssm-agent.amazon-ssm-agent', ['amazon-ssm-agent', 'snap.amazon-ssm-agent.amazon-ssm-agent'])]
+    """
+    parsed, seen = [], set()
+    for index, spec in enumerate(specs or []):
+        units = [u.strip() for u in str(spec).split("|") if u.strip()]
+        if not units or any(u.startswith("-") or "/" in u or " " in u for u in units):
+            raise ValueError("agent_services[%d] %r is not a service name (e.g. amazon-ssm-agent, or alternatives "
+                             "joined by |)" % (index, spec))
+        key = "|".join(units)
+        if key not in seen:
+            seen.add(key)
+            parsed.append((key, units))
+    return parsed
+
+
+def parse_is_active(units, rc, stdout):
+    """{unit: state} from `systemctl is-active UNIT...` (one line per unit, in order; rc is 0 only when all are active)."""
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    if len(lines) != len(units):
+        return dict((u, "unknown (systemctl rc %s)" % rc) for u in units)
+    return dict((unit, lines[index]) for index, unit in enumerate(units))
+
+
+def lsb_state(rc):
+    return LSB_STATUS.get(rc, "unknown (status rc %s)" % rc)
+
+
+def choose(name, units, states):
+    """The outcome of one spec: active when one of its alternatives is; else the first unit's state."""
+    for unit in units:
+        if states.get(unit) == "active":
+            return {"name": name, "unit": unit, "state": "active", "active": True}
+    return {"name": name, "unit": units[0], "state": states.get(units[0], "unknown"), "active": False}
+
+
+def service_states(specs, run, systemd=None, init_dir=INIT_DIR, processes=None):
+    """The state of each agent service on this host, in one systemctl call under systemd.
+
+    `run(argv) -> (rc, stdout, stderr)` runs a command. Without systemd (SysV init, containers)
+    the service's init script answers `status`; a service without an init script counts as active
+    when a process of that name runs.
+    """
+    parsed = parse_service_specs(specs)
+    if not parsed:
+        return []
+    units = []
+    for spec in parsed:
+        for unit in spec[1]:
+            if unit not in units:
+                units.append(unit)
+    if systemd is None:
+        systemd = os.path.isdir(SYSTEMD_RUNNING)
+    if systemd:
+        rc, out, dummy = run(["systemctl", "is-active"] + units)
+        states = parse_is_active(units, rc, out)
+    else:
+        states = {}
+        running = None
+        for unit in units:
+            script = os.path.join(init_dir, unit)
+            if os.path.isfile(script):
+                rc, dummy, dummy = run([script, "status"])
+                states[unit] = lsb_state(rc)
+                continue
+            if running is None:
+                running = process_names() if processes is None else set(processes)
+            states[unit] = "active" if unit[:COMM_LENGTH] in running else "not installed or not running"
+    return [choose(name, alternatives, states) for name, alternatives in parsed]
+
+
+def process_names():
+    """The command names (/proc/PID/comm) of the running processes."""
+    names = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % entry) as handle:
+                names.add(handle.read().strip())
+        except OSError:
+            continue
+    return names
+
+
+def evaluate(locks, disks, min_free_mb, reboot_pending, fail_on_pending_reboot, services=()):
     """The reasons a host must not be patched now; empty when it may."""
     reasons = []
+    for service in services:
+        if not service["active"]:
+            reasons.append("agent service %s is not active: %s" % (service["name"], service["state"]))
     for lock in locks:
         reasons.append("package manager locked: %s held by pid %s" % (lock["path"], lock["pid"]))
     for disk in disks:

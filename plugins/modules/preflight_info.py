@@ -8,13 +8,19 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: preflight_info
-short_description: Whether a host may be patched now (package manager lock, free disk, pending reboot)
+short_description: Whether a host may be patched now (package manager lock, free disk, pending reboot, agent services)
 version_added: 0.1.0
 description:
   - Reads, never changes, the state a patch depends on and says whether the host may be
     patched now, with the reasons when not.
   - The package manager lock is checked the way dpkg and apt take it (POSIX record locks on
     C(/var/lib/dpkg/lock-frontend) and friends); the holder's pid is reported.
+  - The agent services in O(agent_services) (the SSM agent, a vulnerability scanner's agent) must
+    be active. Under systemd one C(systemctl is-active) call answers for all of them; without
+    systemd each service's init script answers C(status), and a service without an init script
+    counts as active when a process of that name runs.
+  - Everything is read in the one module run, so the check costs a single round trip to the host;
+    a host that does not answer comes back unreachable, which is the connection check.
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
 options:
@@ -31,6 +37,17 @@ options:
     description: Whether a reboot left pending by an earlier change stops the host.
     type: bool
     default: false
+  agent_services:
+    description:
+      - Services that must be active on the host, for example V(amazon-ssm-agent) or a
+        vulnerability scanner's agent such as V(nessusagent).
+      - Alternatives are joined by C(|) and the first that is active counts, for example
+        V(amazon-ssm-agent|snap.amazon-ssm-agent.amazon-ssm-agent) (the agent as a Debian
+        package or as Ubuntu's snap).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -46,6 +63,13 @@ EXAMPLES = r"""
 - name: May this host be patched now?
   fleetpatch.hybrid.preflight_info:
     min_free_mb: 1024
+  register: preflight
+
+- name: Also require the SSM agent and a vulnerability scanner's agent to run
+  fleetpatch.hybrid.preflight_info:
+    agent_services:
+      - amazon-ssm-agent|snap.amazon-ssm-agent.amazon-ssm-agent
+      - nessusagent
   register: preflight
 
 - name: Stop when it may not
@@ -88,6 +112,29 @@ reboot_pending:
   returned: always
   type: bool
   sample: false
+services:
+  description: The state of each of O(agent_services); RV(services[].unit) is the alternative that answered.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The service as given in O(agent_services).
+      type: str
+      sample: amazon-ssm-agent|snap.amazon-ssm-agent.amazon-ssm-agent
+    unit:
+      description: The service that was active, or the first alternative when none was.
+      type: str
+      sample: amazon-ssm-agent
+    state:
+      description: C(active), or what systemd or the init script said (C(inactive), C(failed), ...).
+      type: str
+      sample: active
+    active:
+      description: Whether the service is active.
+      type: bool
+      sample: true
+  sample: [{name: amazon-ssm-agent, unit: amazon-ssm-agent, state: active, active: true}]
 python_version:
   description: The Python that ran the module.
   returned: always
@@ -108,6 +155,7 @@ def main():
             min_free_mb=dict(type="int", default=500),
             paths=dict(type="list", elements="path", default=["/", "/var", "/var/cache/apt/archives", "/boot"]),
             fail_on_pending_reboot=dict(type="bool", default=False),
+            agent_services=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -116,15 +164,21 @@ def main():
             os_release = osinfo.parse_os_release(handle.read())
     except OSError:
         os_release = {}
+    try:
+        preflight.parse_service_specs(module.params["agent_services"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     manager = osinfo.package_manager(os_release, module.get_bin_path)
     locks = preflight.held_locks(manager)
     disks = preflight.free_space(module.params["paths"])
     reboot = preflight.pending_reboot()
-    reasons = preflight.evaluate(locks, disks, module.params["min_free_mb"], reboot, module.params["fail_on_pending_reboot"])
+    services = preflight.service_states(module.params["agent_services"], module.run_command)
+    reasons = preflight.evaluate(locks, disks, module.params["min_free_mb"], reboot, module.params["fail_on_pending_reboot"],
+                                 services)
     if manager is None:
         reasons.append("no supported package manager (apt, dnf, zypper) on this host")
     module.exit_json(changed=False, ready=not reasons, reasons=reasons, package_manager=manager, locks=locks,
-                     disks=disks, reboot_pending=reboot, python_version=platform.python_version())
+                     disks=disks, reboot_pending=reboot, services=services, python_version=platform.python_version())
 
 
 if __name__ == "__main__":

@@ -80,3 +80,86 @@ def run_playbook(outdir, *extra, run_id=None, playbook="playbooks/patch_night.ym
            "-e", "fleetpatch_run_id=%s" % run_id] + list(extra)
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
     return PlaybookRun(result, outdir, run_id)
+
+
+# ----------------------------------------------------------------- additions for issue 5 (preflight, lost hosts)
+
+def expected_versions():
+    """(base image versions, {host: versions after a good night}) of the fp-* test packages.
+
+    The same derivation as test_patch_night: the newest published update of each package in
+    the base image; db-prod's baseline (inventories/demo/group_vars/patch_group_db_prod.yml)
+    rejects the kernel.
+    """
+    in_base = [p["name"] for p in TEST_PACKAGES["packages"] if p.get("in_base", True)]
+    before = dict((p["name"], p["installed"]["version"]) for p in TEST_PACKAGES["packages"] if p["name"] in in_base)
+    published = dict((p["name"], [u for u in p["updates"] if u.get("publish", True)][-1]["version"])
+                     for p in TEST_PACKAGES["packages"] if p["updates"] and p["name"] in in_base)
+    rejected = {"db-prod-1": ["fp-kernel"]}
+    after = dict((host, dict(before, **dict((n, v) for n, v in published.items() if n not in rejected.get(host, []))))
+                 for host in HOSTS)
+    return before, after
+
+
+def _localfleet_tool():
+    """tools/localfleet as a Python module (it is a script without a .py suffix)."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("localfleet_tool", LOCALFLEET)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("localfleet_tool", loader))
+    loader.exec_module(module)
+    return module
+
+
+def power_off(name):
+    """Stop a host for good (tools/localfleet's own stop: the stop file, then SIGKILL of its namespace, so
+    its supervisor does not boot it again). `localfleet reset NAME` brings it back from the base image."""
+    _localfleet_tool().stop_host(name)
+
+
+def recorded_phases(outdir, run_id, host):
+    """The phases the ledger in `outdir` holds for `host` ([] while the ledger does not exist yet)."""
+    path = os.path.join(outdir, "ledger.db")
+    if not os.path.exists(path):
+        return []
+    try:
+        conn = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+        try:
+            return [p for (p,) in conn.execute("SELECT phase FROM host_phases WHERE run_id=? AND host=?", (run_id, host))]
+        finally:
+            conn.close()
+    except sqlite3.Error:  # the run has not created the table yet
+        return []
+
+
+class WhenPhase(object):
+    """Runs `action` in a background thread once the ledger shows `host` reached `phase`."""
+
+    def __init__(self, outdir, run_id, host, phase, action, timeout=600):
+        import threading
+        self.fired = threading.Event()
+        self.error = None
+        self.phases_then = None
+
+        def watch():
+            import time
+            deadline = time.time() + timeout
+            try:
+                while time.time() < deadline:
+                    phases = recorded_phases(outdir, run_id, host)
+                    if phase in phases:
+                        action()
+                        self.phases_then = phases
+                        self.fired.set()
+                        return
+                    time.sleep(0.05)
+            except Exception as exc:  # reported by the test, not lost in the thread
+                self.error = exc
+
+        self.thread = threading.Thread(target=watch, daemon=True)
+        self.thread.start()
+
+    def join(self, timeout=60):
+        self.thread.join(timeout)
+        if self.error:
+            raise self.error
