@@ -15,7 +15,9 @@ with wall time, user+sys CPU and peak RSS of the process:
     the grouping the issue measured), uncached;
   - both with a warm jsonfile cache;
   - ours on the whole hybrid set (EC2 + SSM + on-prem), uncached and cached.
-API time is plain boto3 paginating DescribeInstances over both regions one after another.
+API time is plain boto3 paginating DescribeInstances over both regions one after another. Each run
+enables only the plugin of its configuration. Peak RSS ratios are printed uncached and cached; the
+first line gives ansible-core's own floor (one host, no plugin of ours).
 
     benchmarks/inventory_scale.py --sizes 1000            # quick
     benchmarks/inventory_scale.py --sizes 1000,5000,10000 --repeat 2
@@ -212,9 +214,15 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 
 def run_inventory(config, workdir, action="--list"):
-    """(wall s, user+sys CPU s, peak RSS MiB, hosts) of one `ansible-inventory --list` (or --graph)."""
+    """(wall s, user+sys CPU s, peak RSS MiB, hosts) of one `ansible-inventory --list` (or --graph).
+
+    Only the plugin of the configuration is enabled, as a user of that plugin would have it: enabling
+    both would load (and count) the other plugin's imports in each run.
+    """
+    plugin = ("amazon.aws.aws_ec2" if config.endswith("aws_ec2.yml") else
+              "host_list" if "," in config else "fleetpatch.hybrid.patch_groups")
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_INVENTORY_ENABLED="fleetpatch.hybrid.patch_groups,amazon.aws.aws_ec2",
+               ANSIBLE_INVENTORY_ENABLED=plugin,
                ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1", ANSIBLE_DEPRECATION_WARNINGS="0",
                PATH=VENV_BIN + os.pathsep + os.environ["PATH"])
     out_path = os.path.join(workdir, "out.json")
@@ -311,13 +319,16 @@ def report(api_s, runs, cached, graph, hybrid):
     print(line % (("patch_groups, hybrid (EC2+SSM+files)",) + hybrid))
     print(line % (("patch_groups, hybrid, cache warm",) + cached["hybrid"]))
     own = ours[0] - api_s
-    print("ours: wall %.2fx the API time (+%.1f s)" % (ours[0] / api_s, own))
+    print("ours: wall %.2fx the API time (+%.1f s); cache warm: --list %.2f s (CPU %.2f s), --graph %.2f s (CPU %.2f s)"
+          % (ours[0] / api_s, own, cached["ours"][0], cached["ours"][1], graph["ours"][0], graph["ours"][1]))
     if peer:
         peer_own = peer[0] - api_s
         print("aws_ec2 / ours: wall %.1fx, CPU %.1fx, peak RSS %.1fx, own time (wall - API) %s, cached wall %.1fx, "
               "cached --graph %.1fx" % (peer[0] / ours[0], peer[1] / ours[1], peer[2] / ours[2],
                                         "%.1fx" % (peer_own / own) if own > 0.05 else "n/a (ours within the API time)",
                                         cached["peer"][0] / cached["ours"][0], graph["peer"][0] / graph["ours"][0]))
+        print("aws_ec2 / ours, peak RSS: uncached %.1fx, cache warm --list %.1fx, cache warm --graph %.1fx"
+              % (peer[2] / ours[2], cached["peer"][2] / cached["ours"][2], graph["peer"][2] / graph["ours"][2]))
     sys.stdout.flush()
 
 
@@ -325,13 +336,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000", help="comma-separated EC2 instance counts")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement (median shown)")
-    parser.add_argument("--port", type=int, default=5101, help="port of the benchmark's own moto server")
+    parser.add_argument("--port", type=int, default=5601, help="port of the benchmark's own moto server")
     parser.add_argument("--skip-peer", action="store_true", help="do not run amazon.aws.aws_ec2")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (configs, cache, output)")
     args = parser.parse_args()
     print("fleetpatch.hybrid.patch_groups vs amazon.aws.aws_ec2; moto through benchmarks/moto_fast.py "
           "(linear DescribeInstances; DescribeInstanceInformation served from a seed file: moto lacks it); "
           "%d CPU(s)" % os.cpu_count())
+    workdir = tempfile.mkdtemp(prefix="fleetpatch-bench-")
+    try:
+        floor = run_inventory("localhost,", workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("ansible-core's own floor, `ansible-inventory -i localhost, --list`: %.1f s wall, %.1f s CPU, %.0f MiB peak RSS"
+          % floor[:3])
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
         bench(size, args)
     return 0

@@ -239,9 +239,11 @@ compose:
   ansible_port: tags.LocalFleetPort | int
 """
 
+import gzip
 import hashlib
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.errors import AnsibleParserError
@@ -253,10 +255,10 @@ try:  # ansible-core >= 2.19 (data tagging)
 except ImportError:
     _data_tagging = None
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import inventory as inv
 
-CACHE_FORMAT = 1
+# 2: the AWS records as one compact JSON text (decoded by json.loads, not by the cache plugin's profile)
+CACHE_FORMAT = 2
 SESSION_NAME = "fleetpatch-inventory"
 MAX_WORKERS = 16
 # timestamps are not read; DescribeInstances answers are streamed for the few fields kept
@@ -267,11 +269,105 @@ SETTINGS_OPTIONS = ("patch_group_tag", "sources", "hostnames", "unassigned_group
 UNTAGGED_IS_UNSAFE = _data_tagging is not None
 
 
+PLAIN_SCALARS = (str, int)
+
+
 def make_unsafe(value):
     """The value marked unsafe (never templated), cheaply for the common case of a plain string."""
-    if UNTAGGED_IS_UNSAFE and value.__class__ is str:  # exactly str: a tagged string is a subclass
-        return value
+    if UNTAGGED_IS_UNSAFE:
+        cls = value.__class__
+        # exactly str or int: a tagged value is a subclass
+        if cls in PLAIN_SCALARS or (cls is list and all(item.__class__ in PLAIN_SCALARS for item in value)):
+            return value
     return wrap_var(value)
+
+
+# The operations this plugin calls: the service models are trimmed to them (the whole EC2 model holds 24 MiB
+# in memory for 830 operations; DescribeInstances and DescribeRegions need a few hundred kB of it).
+OPERATIONS = {"ec2": ("DescribeInstances", "DescribeRegions"), "ssm": ("DescribeInstanceInformation",),
+              "sts": ("AssumeRole",)}
+
+
+def trim_service_model(model, operations):
+    """The botocore service model (a dict as in service-2.json) with only `operations` and the shapes they
+    reach (a new dict sharing the kept parts). Operations the model does not have are skipped."""
+    kept_ops = {name: model["operations"][name] for name in operations if name in model["operations"]}
+    shapes = model["shapes"]
+    kept = {}
+    todo = []
+    for operation in kept_ops.values():
+        todo.extend(ref["shape"] for ref in [operation.get("input"), operation.get("output")]
+                    + list(operation.get("errors") or ()) if ref)
+    while todo:
+        name = todo.pop()
+        if name in kept:
+            continue
+        shape = kept[name] = shapes[name]
+        todo.extend(ref["shape"] for ref in (shape.get("members") or {}).values())
+        todo.extend(shape[key]["shape"] for key in ("member", "key", "value") if key in shape)
+    return dict(model, operations=kept_ops, shapes=kept)
+
+
+def _without_documentation(pairs):
+    """A JSON object as a dict, without its documentation text (most of a service model's text). A member
+    that would be named documentation maps to a dict ({"shape": ...}), not to a text, and is kept."""
+    obj = dict(pairs)
+    if obj.get("documentation").__class__ is str:
+        del obj["documentation"]
+    return obj
+
+
+class _LeanJsonFiles(object):
+    """botocore's JSONFileLoader (exists, load_file), reading objects as plain dicts without documentation:
+    the EC2 model takes a quarter of the memory while it is read (OrderedDicts with every doc string)."""
+
+    OPENERS = ((".json", open), (".json.gz", gzip.open))
+
+    def exists(self, file_path):
+        return any(os.path.isfile(file_path + ext) for ext, dummy in self.OPENERS)
+
+    def load_file(self, file_path):
+        for ext, opener in self.OPENERS:
+            if os.path.isfile(file_path + ext):
+                with opener(file_path + ext, "rb") as handle:
+                    return json.loads(handle.read().decode("utf-8"), object_pairs_hook=_without_documentation)
+        return None
+
+
+class _LeanModels(object):
+    """A botocore data loader: the given one, except that the service models of OPERATIONS are trimmed.
+
+    The whole model is read by a loader of its own that is dropped at once, so it is not kept in memory
+    (the shared loader would cache it for the life of the process).
+    """
+
+    def __init__(self, loader, loader_class):
+        self._loader = loader
+        self._loader_class = loader_class
+        self._trimmed = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def load_service_model(self, service_name, type_name, api_version=None):
+        if type_name != "service-2" or service_name not in OPERATIONS:
+            return self._loader.load_service_model(service_name, type_name, api_version=api_version)
+        with self._lock:
+            key = (service_name, api_version)
+            if key not in self._trimmed:
+                reader = self._loader_class(extra_search_paths=self._loader.search_paths,
+                                            include_default_search_paths=False, file_loader=_LeanJsonFiles())
+                full = reader.load_service_model(service_name, type_name, api_version=api_version)
+                self._trimmed[key] = trim_service_model(full, OPERATIONS[service_name])
+            return self._trimmed[key]
+
+
+def _aws():
+    """module_utils.aws, imported when AWS is asked: it loads boto3 (0.2 s, 11 MiB), which a cache hit never needs."""
+    from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws
+
+    return aws
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -331,15 +427,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 cached = self._cache[key]
             except KeyError:
                 cached = None
-            if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:
-                return cached
+            if (isinstance(cached, dict) and cached.get("format") == CACHE_FORMAT
+                    and cached.get("fingerprint") == fingerprint and isinstance(cached.get("records"), str)):
+                try:
+                    return json.loads(cached["records"])
+                except ValueError:  # a damaged entry: ask AWS again
+                    pass
+        aws = _aws()
         try:
             fetched = _Fetcher(settings, self._credentials()).run()
         except aws.AwsError as exc:  # no session at all (boto3 missing, unknown profile)
             raise AnsibleParserError("%s: %s" % (self.NAME, exc))
-        fetched["fingerprint"] = fingerprint
         if self.get_option("cache") and not fetched["failures"]:
-            self._cache[key] = fetched
+            # one string: the cache plugin stores it as it is, and json.loads reads it back several times
+            # faster than the cache plugin's own decoding of 20,000 records (which visits every value)
+            self._cache[key] = {"format": CACHE_FORMAT, "fingerprint": fingerprint,
+                                "records": json.dumps(fetched, separators=(",", ":"))}
         return fetched
 
     def _credentials(self):
@@ -355,13 +458,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
         strict = self.get_option("strict")
+        constructed = compose or groups or keyed_groups
+        hosts = inventory.hosts
         for name, host_vars, tags in built.hosts:
             inventory.add_host(name)
-            safe = {var: make_unsafe(value) for var, value in host_vars.items()}
-            for var, value in safe.items():
-                inventory.set_variable(name, var, value)
-            if compose or groups or keyed_groups:
-                variables = dict(safe, tags=wrap_var(tags))
+            safe = {var: value if value.__class__ is str and UNTAGGED_IS_UNSAFE else make_unsafe(value)
+                    for var, value in host_vars.items()}
+            if UNTAGGED_IS_UNSAFE:
+                # What set_variable does for these values (plain str, int, list of str; no mappings to
+                # merge, valid names), without ansible-core >= 2.19's per-value visit: that visit copies
+                # and tags every value with its origin, costs 0.1 ms per host here and makes every later
+                # lookup and dump of the value slower. Plain values stay untrusted (never templated).
+                hosts[name].vars.update(safe)
+            else:
+                for var, value in safe.items():
+                    inventory.set_variable(name, var, value)
+            if constructed:
+                variables = dict(safe, tags=make_unsafe(tags))
                 self._set_composite_vars(compose, variables, name, strict=strict)
                 self._add_host_to_composed_groups(groups, variables, name, strict=strict)
                 self._add_host_to_keyed_groups(keyed_groups, variables, name, strict=strict)
@@ -374,8 +487,10 @@ class _Fetcher(object):
     """The EC2 and SSM records of every account and region: roles assumed, then all calls, in parallel."""
 
     def __init__(self, settings, credentials):
+        self.aws = aws = _aws()
+        self.models = None
         self.settings = settings
-        self.base = aws.new_session(**dict(credentials, **SESSION_OPTIONS))
+        self.base = self._lean(aws.new_session(**dict(credentials, **SESSION_OPTIONS)))
         self.attempts = aws.max_attempts(self.base)
         self.failures = []
 
@@ -402,26 +517,36 @@ class _Fetcher(object):
                 continue
             out[name].extend(records)
             if name == "ec2":
-                out["coverage"].append([aws.role_account(role) if role else None, region])
+                out["coverage"].append([self.aws.role_account(role) if role else None, region])
         return out
+
+    def _lean(self, session):
+        """The session, its clients made from trimmed service models (one set for all sessions)."""
+        import botocore.loaders
+
+        core = session._session  # boto3 keeps its botocore session there (module_utils.aws reads it too)
+        if self.models is None:
+            self.models = _LeanModels(core.get_component("data_loader"), botocore.loaders.Loader)
+        core.register_component("data_loader", self.models)
+        return session
 
     @staticmethod
     def _home(src):
         return (src["regions"] or [None])[0] or "us-east-1"
 
-    @staticmethod
-    def _label(role):
+    def _label(self, role):
         if role is None:
             return "default credentials"
-        return "account %s (role %s)" % (aws.role_account(role), role)
+        return "account %s (role %s)" % (self.aws.role_account(role), role)
 
     def _session(self, key):
         role, endpoint_url, region = key
         if role is None:
             return self.base
         try:
-            return aws.assume_role(self.base, role, SESSION_NAME, region, endpoint_url, **SESSION_OPTIONS)
-        except aws.AwsError as exc:
+            return self._lean(self.aws.assume_role(self.base, role, SESSION_NAME, region, endpoint_url,
+                                                   **SESSION_OPTIONS))
+        except self.aws.AwsError as exc:
             self.failures.append("%s: assuming the role failed: %s" % (self._label(role), exc))
             return None
 
@@ -430,9 +555,9 @@ class _Fetcher(object):
         if src["regions"]:
             return src["regions"]
         try:
-            client = aws.client(session, "ec2", session.region_name or "us-east-1", src["endpoint_url"])
-            answer = aws.call(client.describe_regions, max_attempts=self.attempts)
-        except aws.AwsError as exc:
+            client = self.aws.client(session, "ec2", session.region_name or "us-east-1", src["endpoint_url"])
+            answer = self.aws.call(client.describe_regions, max_attempts=self.attempts)
+        except self.aws.AwsError as exc:
             self.failures.append("%s, %s: listing regions failed: %s" % (name, self._label(role), exc))
             return []
         return sorted(item["RegionName"] for item in answer.get("Regions", []))
@@ -441,20 +566,20 @@ class _Fetcher(object):
         name, src, role, session, region = item
         try:
             if name == "ec2":
-                client = aws.client(session, "ec2", region, src["endpoint_url"])
+                client = self.aws.client(session, "ec2", region, src["endpoint_url"])
                 records = []
-                for page in aws.paginate(client.describe_instances, "Reservations", max_attempts=self.attempts,
-                                         Filters=src["filters"], MaxResults=1000):
+                for page in self.aws.paginate(client.describe_instances, "Reservations", max_attempts=self.attempts,
+                                              Filters=src["filters"], MaxResults=1000):
                     records.extend(inv.ec2_records(page, region))
                 return records
-            client = aws.client(session, "ssm", region, src["endpoint_url"])
+            client = self.aws.client(session, "ssm", region, src["endpoint_url"])
             params = {"Filters": src["filters"]} if src["filters"] else {}
-            account = aws.role_account(role) if role else None
+            account = self.aws.role_account(role) if role else None
             records = []
-            for page in aws.paginate(client.describe_instance_information, "InstanceInformationList",
-                                     max_attempts=self.attempts, MaxResults=50, **params):
+            for page in self.aws.paginate(client.describe_instance_information, "InstanceInformationList",
+                                          max_attempts=self.attempts, MaxResults=50, **params):
                 records.extend(inv.ssm_records(page, region, account, src["include_onprem"]))
             return records
-        except aws.AwsError as exc:
+        except self.aws.AwsError as exc:
             self.failures.append("%s in %s, %s: %s" % (name, region, self._label(role), exc))
             return None

@@ -289,6 +289,9 @@ EC2_XML_FIELDS = {"instanceId": "InstanceId", "platform": "Platform", "platformD
                   "privateDnsName": "PrivateDnsName", "dnsName": "PublicDnsName"}
 
 
+SHARED_XML_FIELDS = frozenset(("platform", "platformDetails"))
+
+
 class _DescribeInstancesReader(object):
     """Streams a DescribeInstances answer; element depths: 1 response, 2 reservationSet/nextToken/requestId,
     3 reservation item, 4 ownerId/instancesSet, 5 instance item, 6 its fields/tagSet, 7 tag item, 8 key/value."""
@@ -296,6 +299,8 @@ class _DescribeInstancesReader(object):
     def __init__(self):
         self.path = []
         self.text = None
+        # tag keys and values, owner ids and platforms repeat across instances: one string object each
+        self.shared = {}
         self.answer = {"Reservations": []}
         self.reservation = self.instance = self.tag = None
 
@@ -327,11 +332,12 @@ class _DescribeInstancesReader(object):
             if depth == 2:
                 self.answer["NextToken" if name == "nextToken" else "RequestId"] = value
             elif depth == 4:
-                self.reservation["OwnerId"] = value
+                self.reservation["OwnerId"] = self.shared.setdefault(value, value)
             elif depth == 6:
-                self.instance[EC2_XML_FIELDS[name]] = value
+                self.instance[EC2_XML_FIELDS[name]] = (self.shared.setdefault(value, value) if name in SHARED_XML_FIELDS
+                                                       else value)
             else:
-                self.tag["Key" if name == "key" else "Value"] = value
+                self.tag["Key" if name == "key" else "Value"] = self.shared.setdefault(value, value)
         elif depth == 3 and path[1] == "reservationSet":
             self.answer["Reservations"].append(self.reservation)
         elif depth == 5 and path[3] == "instancesSet":

@@ -6,6 +6,7 @@ checked against the service model; an unexpected call fails the test), STS from 
 """
 
 import importlib
+import json
 import os
 import sys
 import threading
@@ -20,7 +21,7 @@ from ansible.inventory.data import InventoryData
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader, inventory_loader
-from ansible.template import is_trusted_as_template
+from ansible.template import is_trusted_as_template, trust_as_template
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 from ansible.utils.display import Display
 from botocore.stub import Stubber
@@ -352,3 +353,137 @@ def test_ssm_only_hybrid_node_connects_through_ssm(tmp_path, fake, monkeypatch):
         "ansible_aws_ssm_bucket_name": "xfer", "ansible_shell_type": "powershell"}
     assert (host["fleetpatch_ssm_ping_status"], host["fleetpatch_platform"]) == ("ConnectionLost", "windows")
     assert members(manager, "platform_windows") == ["winsrv01"]
+
+
+# --------------------------------------------------------------------------- lean: cache format, trust, models
+
+
+@pytest.fixture
+def plugin_module():
+    return importlib.import_module("ansible_collections.fleetpatch.hybrid.plugins.inventory.patch_groups")
+
+
+def cache_entry(cache_dir, change=None):
+    """The plugin's one jsonfile cache entry (as ansible-core's cache layer stores it), changed by `change`."""
+    path, = list(cache_dir.iterdir())
+    outer = json.loads(path.read_text())
+    entry = json.loads(outer["__payload__"])
+    if change is not None:
+        change(entry)
+        outer["__payload__"] = json.dumps(entry)
+        path.write_text(json.dumps(outer))
+    return entry
+
+
+@pytest.mark.parametrize("change", [
+    lambda entry: entry.update(format=1),
+    lambda entry: entry.update(fingerprint="other settings"),
+    lambda entry: entry.update(records='{"ec2": [{"instance_id"'),
+    lambda entry: entry.pop("records"),
+], ids=["older format", "other settings", "damaged records", "no records"])
+def test_a_cache_entry_that_does_not_fit_asks_aws_again(tmp_path, fake, warnings, monkeypatch, change):
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}}, cache=True,
+                        cache_plugin="ansible.builtin.jsonfile", cache_connection=str(tmp_path / "cache"))
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")])
+    assert sorted(load(path, monkeypatch).hosts) == ["web-1"]
+    entry = cache_entry(tmp_path / "cache")
+    assert entry["format"] == 2 and [r["instance_id"] for r in json.loads(entry["records"])["ec2"]] == ["i-0a"]
+    assert sorted(load(path, monkeypatch).hosts) == ["web-1"]  # a hit: no AWS answer is queued
+    cache_entry(tmp_path / "cache", change)
+    fake.ec2("us-east-1", [instance("i-0a", "web-1"), instance("i-0b", "web-2")])
+    assert sorted(load(path, monkeypatch).hosts) == ["web-1", "web-2"]
+    fake.assert_all_used()
+    assert warnings == []
+
+
+@pytest.mark.parametrize("value", ["web-prod", 5986, ["ec2", "ssm"], []])
+def test_plain_values_are_already_unsafe_and_kept_as_they_are(plugin_module, value):
+    assert plugin_module.make_unsafe(value) is value
+    assert not any(is_trusted_as_template(item) for item in (value if isinstance(value, list) else [value]))
+
+
+@pytest.mark.parametrize("wrap,read", [
+    (lambda t: t, lambda v: v),
+    (lambda t: ["ec2", t], lambda v: v[1]),
+    (lambda t: {"Owner": t}, lambda v: v["Owner"]),
+])
+def test_trusted_values_are_made_unsafe(plugin_module, wrap, read):
+    trusted = trust_as_template("{{ 6 * 7 }}")
+    assert is_trusted_as_template(read(wrap(trusted)))
+    assert not is_trusted_as_template(read(plugin_module.make_unsafe(wrap(trusted))))
+    assert read(plugin_module.make_unsafe(wrap(trusted))) == "{{ 6 * 7 }}"
+
+
+def test_a_value_from_the_config_file_is_unsafe_as_a_host_var(tmp_path, fake, monkeypatch):
+    fake.ssm("eu-west-1", [{"InstanceId": "mi-0123456789abcdef0", "PingStatus": "Online", "PlatformType": "Linux",
+                            "Name": "node1", "ResourceType": "ManagedInstance"}])
+    path = write_config(tmp_path, sources={"ssm": {"regions": ["eu-west-1"]}},
+                        connection={"ssm_bucket_name": "{{ 6 * 7 }}"})
+    host = load(path, monkeypatch).get_host("node1").get_vars()
+    assert host["ansible_aws_ssm_bucket_name"] == "{{ 6 * 7 }}"
+    assert not is_trusted_as_template(host["ansible_aws_ssm_bucket_name"])
+
+
+TOY_MODEL = {
+    "version": "2.0", "metadata": {"protocol": "query"},
+    "operations": {"A": {"name": "A", "input": {"shape": "AIn"}, "output": {"shape": "AOut"}},
+                   "B": {"name": "B", "input": {"shape": "BIn"}, "errors": [{"shape": "BErr"}]}},
+    "shapes": {"AIn": {"type": "structure", "members": {"F": {"shape": "FList"}}},
+               "FList": {"type": "list", "member": {"shape": "Str"}},
+               "AOut": {"type": "structure", "members": {"M": {"shape": "Map"}}},
+               "Map": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "AOut"}},  # recursive
+               "Str": {"type": "string"},
+               "BIn": {"type": "structure", "members": {}},
+               "BErr": {"type": "structure", "members": {}, "exception": True},
+               "Unused": {"type": "string"}},
+}
+
+
+@pytest.mark.parametrize("operations,kept_ops,kept_shapes", [
+    (["A"], ["A"], ["AIn", "AOut", "FList", "Map", "Str"]),
+    (["B"], ["B"], ["BErr", "BIn"]),
+    (["A", "B", "Missing"], ["A", "B"], ["AIn", "AOut", "BErr", "BIn", "FList", "Map", "Str"]),
+    ([], [], []),
+])
+def test_trim_service_model_keeps_the_operations_and_the_shapes_they_reach(plugin_module, operations, kept_ops,
+                                                                           kept_shapes):
+    before = json.dumps(TOY_MODEL, sort_keys=True)
+    trimmed = plugin_module.trim_service_model(TOY_MODEL, operations)
+    assert sorted(trimmed["operations"]) == kept_ops and sorted(trimmed["shapes"]) == kept_shapes
+    assert trimmed["metadata"] == TOY_MODEL["metadata"]
+    assert json.dumps(TOY_MODEL, sort_keys=True) == before  # the model read is not changed
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('{"type": "string", "documentation": "<p>Text</p>"}', {"type": "string"}),
+    ('{"members": {"documentation": {"shape": "String"}}, "documentation": "x"}',
+     {"members": {"documentation": {"shape": "String"}}}),
+    ('[{"documentation": "a", "shape": "S"}, {"shape": "T"}]', [{"shape": "S"}, {"shape": "T"}]),
+])
+def test_models_are_read_without_documentation_text(plugin_module, tmp_path, text, expected):
+    (tmp_path / "model.json").write_text(text)
+    files = plugin_module._LeanJsonFiles()
+    assert files.exists(str(tmp_path / "model")) and not files.exists(str(tmp_path / "other"))
+    assert files.load_file(str(tmp_path / "model")) == expected
+    assert files.load_file(str(tmp_path / "other")) is None
+
+
+def test_clients_are_made_from_trimmed_models_and_work(plugin_module):
+    import botocore.loaders
+
+    lean = plugin_module._LeanModels(botocore.loaders.create_loader(), botocore.loaders.Loader)
+    session = boto3.Session(aws_access_key_id="AKIDLEAN00000000", aws_secret_access_key="s")
+    session._session.register_component("data_loader", lean)
+    for service, operations in plugin_module.OPERATIONS.items():
+        model = session.client(service, region_name="us-east-1").meta.service_model
+        assert sorted(model.operation_names) == sorted(operations)
+        assert "documentation" not in json.dumps(lean.load_service_model(service, "service-2"))
+    ec2 = session.client("ec2", region_name="eu-west-1")
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_instances", {"Reservations": [{"OwnerId": "1", "Instances": [{"InstanceId": "i-0a"}]}]},
+                          {"Filters": RUNNING, "MaxResults": 1000})
+        assert ec2.describe_instances(Filters=RUNNING, MaxResults=1000)["Reservations"][0]["Instances"][0]["InstanceId"] == "i-0a"
+    with pytest.raises(botocore.exceptions.ParamValidationError):  # requests are still checked by the model
+        ec2.describe_instances(Filters=[{"Nome": "x"}])
+    assert len(session.client("s3", region_name="us-east-1").meta.service_model.operation_names) > 50  # others whole
+    assert lean.load_service_model("ec2", "paginators-1")["pagination"]  # other model types as they are

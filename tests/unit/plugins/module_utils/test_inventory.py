@@ -266,6 +266,20 @@ def test_streamed_describe_instances_decodes_and_skips_nested_fields():
                       "public_ip": "54.0.0.5", "private_dns": "ip-10-0-0-5.ec2.internal"}
 
 
+def test_streamed_describe_instances_shares_repeated_strings():
+    """Tag keys and values, owner ids and platforms repeat across thousands of instances: one object each."""
+    same = "<platform>windows</platform><tagSet><item><key>Patch Group</key><value>web-prod</value></item></tagSet>"
+    answer = inv.parse_describe_instances(ec2_xml([("111111111111", [("i-0a", same), ("i-0b", same)]),
+                                                   ("111111111111", [("i-0c", same)])]))
+    first, second, third = inv.ec2_records(answer["Reservations"], "us-east-1")
+    for record in (second, third):
+        assert record["tags"] == first["tags"] == {"Patch Group": "web-prod"}
+        (key, value), = record["tags"].items()
+        assert key is next(iter(first["tags"])) and value is first["tags"]["Patch Group"]
+        assert record["account_id"] is first["account_id"] and record["platform"] is first["platform"]
+    assert first["instance_id"] != second["instance_id"]
+
+
 def test_streamed_describe_instances_rejects_broken_xml():
     with pytest.raises(ValueError) as err:
         inv.parse_describe_instances(ec2_xml([("1", [("i-0a", "")])])[:-20])
