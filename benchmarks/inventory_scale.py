@@ -246,6 +246,20 @@ def run_inventory(config, workdir, action="--list"):
     return wall, usage["cpu"], usage["maxrss_kib"] / 1024.0, hosts
 
 
+def var_profile(workdir):
+    """(variables, of them dumped as {"__ansible_unsafe": ...}) per host, median, of the last --list output."""
+    with open(os.path.join(workdir, "out.json")) as handle:
+        hostvars = json.load(handle)["_meta"]["hostvars"]
+
+    def unsafe(value):
+        if isinstance(value, list):
+            return any(unsafe(item) for item in value)
+        return isinstance(value, dict) and set(value) == {"__ansible_unsafe"}
+
+    counts = [(len(hv), sum(1 for value in hv.values() if unsafe(value))) for hv in hostvars.values()]
+    return statistics.median(c[0] for c in counts), statistics.median(c[1] for c in counts)
+
+
 def api_time(endpoint):
     """Plain boto3: paginate DescribeInstances over the regions, one after another."""
     start = time.perf_counter()
@@ -290,6 +304,9 @@ def bench(size, args):
                 continue
             run_inventory(paths[(name, True)], workdir)  # fills the cache
             cached[name] = median_run([run_inventory(paths[(name, True)], workdir) for _ in range(args.repeat)])
+            if name == "ours":
+                print("patch_groups --list: %d host variables per host, %d of them untrusted (dumped as "
+                      "{\"__ansible_unsafe\": ...})" % var_profile(workdir), flush=True)
             graph[name] = median_run([run_inventory(paths[(name, True)], workdir, "--graph") for _ in range(args.repeat)])
         hybrid = median_run([run_inventory(paths[("hybrid", False)], workdir) for _ in range(args.repeat)])
         report(api_s, runs, cached, graph, hybrid)

@@ -239,12 +239,13 @@ compose:
   ansible_port: tags.LocalFleetPort | int
 """
 
+import contextlib
+import gc
 import gzip
 import hashlib
 import json
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -280,6 +281,39 @@ def make_unsafe(value):
         if cls in PLAIN_SCALARS or (cls is list and all(item.__class__ in PLAIN_SCALARS for item in value)):
             return value
     return wrap_var(value)
+
+
+def _trusted_words():
+    """{var: {word: the value handed to Ansible}} for the words of inv.VOCABULARY: one trusted string per word,
+    shared by every host (on cores without data tagging a plain string is already trusted)."""
+    shared = {}
+    table = {}
+    for var, words in inv.VOCABULARY.items():
+        table[var] = {word: shared.setdefault(word, _data_tagging(word) if _data_tagging else word) for word in words}
+    return table
+
+
+TRUSTED_WORDS = _trusted_words()
+
+
+def host_variables(host_vars):
+    """The host variables as handed to Ansible: a value that is a word of this collection's vocabulary
+    (inv.VOCABULARY: fleetpatch_source, platform, connection...) trusted, every other value unsafe."""
+    out = {}
+    for var, value in host_vars.items():
+        words = TRUSTED_WORDS.get(var)
+        if words is not None:
+            cls = value.__class__
+            if cls is str:
+                trusted = words.get(value)
+                if trusted is not None:
+                    out[var] = trusted
+                    continue
+            elif cls is list and value and all(item.__class__ is str and item in words for item in value):
+                out[var] = [words[item] for item in value]
+                continue
+        out[var] = value if value.__class__ is str and UNTAGGED_IS_UNSAFE else make_unsafe(value)
+    return out
 
 
 # The operations this plugin calls: the service models are trimmed to them (the whole EC2 model holds 24 MiB
@@ -363,6 +397,23 @@ class _LeanModels(object):
             return self._trimmed[key]
 
 
+@contextlib.contextmanager
+def _collector(enabled):
+    """Garbage collection on (enabled) or off within the block, as it was after it."""
+    before = gc.isenabled()
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if before:
+            gc.enable()
+        else:
+            gc.disable()
+
+
 def _aws():
     """module_utils.aws, imported when AWS is asked: it loads boto3 (0.2 s, 11 MiB), which a cache hit never needs."""
     from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws
@@ -377,6 +428,31 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return super().verify_file(path) and path.endswith(("patch_groups.yml", "patch_groups.yaml"))
 
     def parse(self, inventory, loader, path, cache=True):
+        # Garbage collection. A full collection visits every container object alive: at 10,000 hosts each
+        # one costs up to 0.07 s, and an ansible-inventory --list runs about a dozen. So:
+        # - while the inventory is built (cache read, build, populate) the collector is paused: nothing
+        #   made there is a reference cycle, reference counting frees it (while AWS is asked it runs as
+        #   it did, as botocore leaves cycles behind);
+        # - at the end every object alive is moved to the permanent generation (gc.freeze), which later
+        #   collections skip: the inventory, ansible-core's loaded plugins and configuration live as long
+        #   as the process in ansible-inventory and ansible-playbook alike (and forked workers share a
+        #   frozen heap better). The cost: a cycle that is already garbage then is kept until
+        #   gc.unfreeze(), hence a collection first when AWS was asked (the cache hit skips it);
+        # - a parse that finds frozen objects (meta: refresh_inventory, a second inventory source) first
+        #   unfreezes them and collects, so the inventory it replaces (hosts and groups refer to each
+        #   other: a cycle) is freed, not frozen again. A failed parse freezes nothing.
+        if gc.get_freeze_count():
+            gc.unfreeze()
+            gc.collect()
+        self._collecting = gc.isenabled()
+        self._asked_aws = False
+        with _collector(False):
+            self._parse(inventory, loader, path, cache)
+        if self._asked_aws and self._collecting:
+            gc.collect()
+        gc.freeze()
+
+    def _parse(self, inventory, loader, path, cache):
         super().parse(inventory, loader, path, cache=cache)
         config = self._read_config_data(path)
         try:
@@ -434,8 +510,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 except ValueError:  # a damaged entry: ask AWS again
                     pass
         aws = _aws()
+        self._asked_aws = True
         try:
-            fetched = _Fetcher(settings, self._credentials()).run()
+            with _collector(self._collecting):
+                fetched = _Fetcher(settings, self._credentials()).run()
         except aws.AwsError as exc:  # no session at all (boto3 missing, unknown profile)
             raise AnsibleParserError("%s: %s" % (self.NAME, exc))
         if self.get_option("cache") and not fetched["failures"]:
@@ -462,13 +540,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         hosts = inventory.hosts
         for name, host_vars, tags in built.hosts:
             inventory.add_host(name)
-            safe = {var: value if value.__class__ is str and UNTAGGED_IS_UNSAFE else make_unsafe(value)
-                    for var, value in host_vars.items()}
+            safe = host_variables(host_vars)
             if UNTAGGED_IS_UNSAFE:
-                # What set_variable does for these values (plain str, int, list of str; no mappings to
-                # merge, valid names), without ansible-core >= 2.19's per-value visit: that visit copies
-                # and tags every value with its origin, costs 0.1 ms per host here and makes every later
-                # lookup and dump of the value slower. Plain values stay untrusted (never templated).
+                # What set_variable does for these values (plain or trusted str, int, list of str; no
+                # mappings to merge, valid names), without ansible-core >= 2.19's per-value visit: that visit
+                # copies and tags every value with its origin, costs 0.1 ms per host here and makes every
+                # later lookup and dump of the value slower. Plain values stay untrusted (never templated).
                 hosts[name].vars.update(safe)
             else:
                 for var, value in safe.items():
@@ -495,6 +572,8 @@ class _Fetcher(object):
         self.failures = []
 
     def run(self):
+        from concurrent.futures import ThreadPoolExecutor  # here: a cache hit does not need it (20 ms to import)
+
         sources = [(name, self.settings[name]) for name in ("ec2", "ssm") if self.settings[name]]
         accounts = sorted({(role, src["endpoint_url"], self._home(src)) for dummy, src in sources
                            for role in (src["assume_roles"] or [None])}, key=lambda k: [str(x) for x in k])

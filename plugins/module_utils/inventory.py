@@ -1042,11 +1042,35 @@ def group_hosts(hosts, unassigned_group):
                 groups.setdefault(names[value], []).append(name)
             elif var == "fleetpatch_patch_group":
                 groups[unassigned_group].append(name)
+    platform_groups = {}  # a few platforms, many hosts: one slug each
     for name, hv in hosts:
-        groups.setdefault("platform_" + slug(hv["fleetpatch_platform"]), []).append(name)
+        platform = hv["fleetpatch_platform"]
+        group = platform_groups.get(platform)
+        if group is None:
+            group = platform_groups[platform] = "platform_" + slug(platform)
+        groups.setdefault(group, []).append(name)
         for source in hv["fleetpatch_sources"]:
             groups.setdefault("source_" + source, []).append(name)
     return groups, warnings
+
+
+# Host variables whose values are words of this collection's own fixed vocabulary, never data passed
+# through: the value is chosen by this code (fleetpatch_source), mapped to a word of the list (os_family),
+# or validated against it (an SSM PlatformType lowercased, an on-prem connection or snapshot provider). A
+# value equal to one of these words cannot hold template syntax, so the plugin may hand it to Ansible as
+# trusted (it is dumped as a plain string instead of an {"__ansible_unsafe": ...} object). Any other value
+# of these variables (an on-prem os_family slug, an unknown SSM platform or ping status) stays as it is.
+VOCABULARY = {
+    "fleetpatch_source": SOURCE_ORDER,
+    "fleetpatch_sources": SOURCE_ORDER,  # each element
+    "fleetpatch_platform": PLATFORMS,
+    "fleetpatch_os_family": tuple(sorted(_FAMILY_TOKENS)),
+    "fleetpatch_snapshot_provider": SNAPSHOT_PROVIDERS,
+    # DescribeInstanceInformation PingStatus values
+    "fleetpatch_ssm_ping_status": ("Online", "ConnectionLost", "Inactive"),
+    "ansible_connection": tuple(sorted(set(CONNECTIONS.values()))),
+    "ansible_shell_type": ("powershell",),
+}
 
 
 class Built(object):

@@ -5,6 +5,7 @@ checked against the service model; an unexpected call fails the test), STS from 
 (role assumptions run in parallel, so their order is not fixed). On-prem files are real files.
 """
 
+import gc
 import importlib
 import json
 import os
@@ -51,6 +52,14 @@ def plugin_loader():
     for name in [k for k in sys.modules if k == "ansible_collections" or k.startswith("ansible_collections.")]:
         del sys.modules[name]
     sys.modules.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def unfrozen():
+    """Each parse freezes the objects alive (gc.freeze); the next test starts from an unfrozen heap, as a
+    process does (a parse that finds frozen objects also runs a full collection, slow in a test process)."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture
@@ -487,3 +496,197 @@ def test_clients_are_made_from_trimmed_models_and_work(plugin_module):
         ec2.describe_instances(Filters=[{"Nome": "x"}])
     assert len(session.client("s3", region_name="us-east-1").meta.service_model.operation_names) > 50  # others whole
     assert lean.load_service_model("ec2", "paginators-1")["pagination"]  # other model types as they are
+
+
+# --------------------------------------------------------------------------- trusted vocabulary, garbage collection
+
+
+def trusted(value):
+    """True when Ansible would template the value (a string, or every element of a list)."""
+    items = value if isinstance(value, list) else [value]
+    return bool(items) and all(isinstance(item, str) and is_trusted_as_template(item) for item in items)
+
+
+@pytest.mark.parametrize("var,value,is_trusted", [
+    # our own words: trusted
+    ("fleetpatch_source", "ec2", True),
+    ("fleetpatch_source", "onprem", True),
+    ("fleetpatch_sources", ["ec2", "ssm", "onprem"], True),
+    ("fleetpatch_platform", "windows", True),
+    ("fleetpatch_os_family", "debian", True),
+    ("fleetpatch_snapshot_provider", "package_state", True),
+    ("fleetpatch_ssm_ping_status", "ConnectionLost", True),
+    ("ansible_connection", "amazon.aws.aws_ssm", True),
+    ("ansible_connection", "psrp", True),
+    ("ansible_shell_type", "powershell", True),
+    # a value of these variables that is not one of the words (passed through from AWS or a file): unsafe
+    ("fleetpatch_platform", "{{ 6 * 7 }}", False),
+    ("fleetpatch_platform", "Linux", False),
+    ("fleetpatch_os_family", "plan_9", False),
+    ("fleetpatch_ssm_ping_status", "Unknown", False),
+    ("ansible_connection", "local", False),
+    ("fleetpatch_sources", ["ec2", "{{ 6 * 7 }}"], False),
+    ("fleetpatch_sources", [], False),
+    ("fleetpatch_source", trust_as_template("{{ 6 * 7 }}"), False),  # already tagged: made unsafe, not kept
+    # data from AWS or files: unsafe, even when it happens to be one of the words
+    ("fleetpatch_patch_group", "linux", False),
+    ("fleetpatch_environment", "ec2", False),
+    ("fleetpatch_owner", "ssh", False),
+    ("fleetpatch_window", "cron(0 3 ? * SUN *)", False),
+    ("fleetpatch_instance_id", "i-0123456789abcdef0", False),
+    ("fleetpatch_region", "us-east-1", False),
+    ("fleetpatch_account_id", "111111111111", False),
+    ("fleetpatch_os_version", "22.04", False),
+    ("fleetpatch_ssm_agent_version", "3.3.1", False),
+    ("ansible_host", "10.0.0.1", False),
+    ("ansible_user", "ec2-user", False),
+    ("ansible_aws_ssm_instance_id", "mi-0123456789abcdef0", False),
+    ("ansible_aws_ssm_bucket_name", "ssm", False),
+])
+def test_only_words_of_the_vocabulary_are_trusted(plugin_module, var, value, is_trusted):
+    out = plugin_module.host_variables({var: value})[var]
+    assert out == value
+    assert trusted(out) is is_trusted
+    if not is_trusted:
+        assert not any(is_trusted_as_template(item) for item in (out if isinstance(out, list) else [out]))
+
+
+def test_trusted_words_are_one_object_each_and_other_values_untouched(plugin_module):
+    first = plugin_module.host_variables({"fleetpatch_platform": "linux", "ansible_port": 5986,
+                                          "fleetpatch_sources": ["ec2"]})
+    second = plugin_module.host_variables({"fleetpatch_platform": "linux", "fleetpatch_sources": ["ec2"]})
+    assert first["fleetpatch_platform"] is second["fleetpatch_platform"]
+    assert first["fleetpatch_sources"] is not second["fleetpatch_sources"]  # a list of its own per host
+    assert first["ansible_port"] == 5986 and type(first["ansible_port"]) is int
+
+
+ONPREM_TRUST_YML = """\
+hosts:
+  - name: win-1
+    fqdn: win-1.corp.example.com
+    platform: windows
+    connection: psrp
+    snapshot_provider: vmware
+    user: Administrator
+    owner: "{{ 6 * 7 }}"
+  - name: odd-1
+    ip: 192.168.1.11
+    os_family: Plan 9
+"""
+
+# host: (trusted variables, every other string variable is unsafe)
+TRUST_TABLE = [
+    ("web-1", {"fleetpatch_source", "fleetpatch_sources", "fleetpatch_platform", "fleetpatch_snapshot_provider",
+               "ansible_connection", "fleetpatch_os_family", "fleetpatch_ssm_ping_status"}),
+    ("winsrv01", {"fleetpatch_source", "fleetpatch_sources", "fleetpatch_platform", "fleetpatch_snapshot_provider",
+                  "ansible_connection", "ansible_shell_type", "fleetpatch_os_family", "fleetpatch_ssm_ping_status"}),
+    ("odd-node", {"fleetpatch_source", "fleetpatch_sources", "fleetpatch_snapshot_provider", "ansible_connection"}),
+    ("win-1", {"fleetpatch_source", "fleetpatch_sources", "fleetpatch_platform", "fleetpatch_snapshot_provider",
+               "ansible_connection"}),
+    ("odd-1", {"fleetpatch_source", "fleetpatch_sources", "fleetpatch_platform", "fleetpatch_snapshot_provider",
+               "ansible_connection"}),
+]
+
+
+@pytest.mark.parametrize("host,expected", TRUST_TABLE, ids=[row[0] for row in TRUST_TABLE])
+def test_which_host_vars_are_trusted_end_to_end(tmp_path, fake, monkeypatch, host, expected):
+    (tmp_path / "hosts.yml").write_text(ONPREM_TRUST_YML)
+    fake.ec2("us-east-1", [instance("i-0a", "web-1", Patch_Group="linux", Environment="ssh", Owner="{{ 6 * 7 }}",
+                                    MaintenanceWindow="cron(0 3 ? * SUN *)")])
+    fake.ssm("us-east-1", [
+        {"InstanceId": "i-0a", "PingStatus": "Online", "AgentVersion": "3.3.1", "PlatformType": "Linux",
+         "PlatformName": "Ubuntu", "PlatformVersion": "22.04", "ResourceType": "EC2Instance"},
+        {"InstanceId": "mi-0123456789abcdef0", "PingStatus": "ConnectionLost", "PlatformType": "Windows",
+         "PlatformName": "Microsoft Windows Server 2022", "Name": "winsrv01", "ResourceType": "ManagedInstance"},
+        {"InstanceId": "mi-0123456789abcdef1", "PingStatus": "{{ 6 * 7 }}", "PlatformType": "Plan9",
+         "Name": "odd-node", "ResourceType": "ManagedInstance"}])
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}, "ssm": {},
+                                           "onprem": {"files": ["hosts.yml"]}})
+    host_vars = load(path, monkeypatch).get_host(host).get_vars()
+    ours = {var: value for var, value in host_vars.items() if var.startswith(("fleetpatch_", "ansible_"))
+            and var not in ("ansible_port",)}
+    assert expected <= set(ours)
+    assert {var for var, value in ours.items() if trusted(value)} == expected
+    for var, value in ours.items():
+        if var not in expected:
+            assert not any(is_trusted_as_template(item) for item in (value if isinstance(value, list) else [value])), var
+
+
+def test_a_trusted_word_templates_to_itself_in_compose(tmp_path, fake, monkeypatch):
+    fake.ec2("us-east-1", [instance("i-0a", "web-1", Owner="{{ 6 * 7 }}")])
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}},
+                        compose={"how": "ansible_connection ~ '/' ~ fleetpatch_platform ~ '/' ~ fleetpatch_owner"})
+    assert load(path, monkeypatch).get_host("web-1").get_vars()["how"] == "ssh/linux/{{ 6 * 7 }}"
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_parse_pauses_the_collector_but_not_for_aws_restores_it_and_freezes(tmp_path, fake, monkeypatch,
+                                                                           plugin_module, enabled_before):
+    seen = {}
+    module = importlib.import_module("ansible_collections.fleetpatch.hybrid.plugins.module_utils.inventory")
+    real_build, real_run = module.build, plugin_module._Fetcher.run
+
+    def build(*args, **kwargs):
+        seen["build"] = gc.isenabled()
+        return real_build(*args, **kwargs)
+
+    def run(self):
+        seen["aws"] = gc.isenabled()
+        return real_run(self)
+
+    monkeypatch.setattr(module, "build", build)
+    monkeypatch.setattr(plugin_module._Fetcher, "run", run)
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")])
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}})
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        gc.unfreeze()
+        manager = load(path, monkeypatch)
+        assert gc.isenabled() is enabled_before
+        assert seen == {"build": False, "aws": enabled_before}
+        assert gc.get_freeze_count() > 0
+        host = manager.get_host("web-1")
+        assert gc.is_tracked(host) and not any(obj is host for obj in gc.get_objects())  # frozen: in no generation
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_a_failing_parse_restores_the_collector_and_freezes_nothing(tmp_path):
+    gc.enable()
+    gc.unfreeze()
+    assert "unknown option" in parse_error(write_config(tmp_path, sources={"onprem": {"files": ["x.yml"]}}, nope=1))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_second_parse_unfreezes_so_the_replaced_inventory_can_be_collected(tmp_path, fake, monkeypatch):
+    import weakref
+
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")])
+    fake.ec2("us-east-1", [instance("i-0b", "web-2")])
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}})
+    try:
+        manager = load(path, monkeypatch)
+        old_host = weakref.ref(manager.get_host("web-1"))
+        manager.refresh_inventory()  # as meta: refresh_inventory does
+        assert sorted(manager.hosts) == ["web-2"]
+        gc.collect()
+        assert old_host() is None  # host <-> group cycles of the old inventory were collected, not kept frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_list_output_shows_trusted_words_plain_and_aws_values_marked_unsafe(tmp_path, fake, monkeypatch):
+    from ansible._internal._json._profiles import _inventory_legacy  # what ansible-inventory --list dumps with
+
+    fake.ec2("us-east-1", [instance("i-0a", "web-1", Owner="{{ 6 * 7 }}")])
+    host_vars = load(write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}}), monkeypatch).get_host(
+        "web-1").get_vars()
+    wanted = ("fleetpatch_source", "fleetpatch_sources", "fleetpatch_platform", "ansible_connection", "fleetpatch_owner",
+              "fleetpatch_instance_id", "ansible_host")
+    listed = json.loads(json.dumps({"_meta": {"hostvars": {"web-1": {k: host_vars[k] for k in wanted}}}},
+                                   cls=_inventory_legacy.Encoder))["_meta"]["hostvars"]["web-1"]
+    assert listed == {
+        "fleetpatch_source": "ec2", "fleetpatch_sources": ["ec2"], "fleetpatch_platform": "linux",
+        "ansible_connection": "ssh", "fleetpatch_owner": {"__ansible_unsafe": "{{ 6 * 7 }}"},
+        "fleetpatch_instance_id": {"__ansible_unsafe": "i-0a"}, "ansible_host": {"__ansible_unsafe": "10.0.0.5"}}

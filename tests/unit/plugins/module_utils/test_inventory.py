@@ -575,6 +575,56 @@ def test_connection_and_observed_vars(machine, options, expected):
     assert all(k.startswith(("fleetpatch_", "ansible_")) for k in got)
 
 
+# what our own code chooses or maps always lands in VOCABULARY (the plugin trusts those words only)
+VOCABULARY_MACHINES = [
+    inv.Machine(ec2=ec2("i-0e1")),
+    inv.Machine(ec2=ec2("i-0e1", platform="windows", platform_details="Windows")),
+    inv.Machine(ec2=ec2("i-0e1", platform_details="Red Hat Enterprise Linux"), ssm=ssm("i-0e1")),
+    inv.Machine(ssm=ssm(MI, platform_type="Windows", platform_name="Microsoft Windows Server 2022")),
+    inv.Machine(ssm=ssm(MI, platform_type="MacOS", platform_name="macOS", ping_status="Inactive")),
+    inv.Machine(onprem=onprem("a", connection="psrp", snapshot_provider="none")),
+    inv.Machine(onprem=onprem("b", os_family="suse"), ssm=ssm(MI, ping_status="ConnectionLost")),
+    inv.Machine(onprem=onprem("c", connection=inv.SSM_CONNECTION, instance_id=MI, platform="windows")),
+]
+
+
+@pytest.mark.parametrize("machine", VOCABULARY_MACHINES)
+@pytest.mark.parametrize("prefer", ["network", "ssm"])
+def test_values_our_code_chooses_are_words_of_the_vocabulary(machine, prefer):
+    got = hv(machine, connection={"prefer": prefer})
+    for var in ("fleetpatch_source", "fleetpatch_platform", "fleetpatch_snapshot_provider", "ansible_connection"):
+        assert got[var] in inv.VOCABULARY[var], var
+    assert set(got["fleetpatch_sources"]) <= set(inv.VOCABULARY["fleetpatch_sources"])
+    for var in ("fleetpatch_os_family", "fleetpatch_ssm_ping_status", "ansible_shell_type"):
+        assert var not in got or got[var] in inv.VOCABULARY[var], var
+
+
+@pytest.mark.parametrize("text", ["Ubuntu", "Red Hat Enterprise Linux", "SLES", "Microsoft Windows Server 2022",
+                                  "macOS", "Amazon Linux", "Rocky Linux"])
+def test_every_os_family_is_a_word_of_the_vocabulary(text):
+    assert inv.os_family(text) in inv.VOCABULARY["fleetpatch_os_family"]
+
+
+@pytest.mark.parametrize("machine,var,value", [
+    # values passed through from AWS or a file that are not words stay out of the vocabulary
+    (inv.Machine(ssm=ssm(MI, platform_type="{{ 6 * 7 }}")), "fleetpatch_platform", "{{ 6 * 7 }}"),
+    (inv.Machine(ssm=ssm(MI, ping_status="{{ 6 * 7 }}")), "fleetpatch_ssm_ping_status", "{{ 6 * 7 }}"),
+    (inv.Machine(onprem=onprem("a", os_family="plan_9")), "fleetpatch_os_family", "plan_9"),
+])
+def test_values_passed_through_are_not_words(machine, var, value):
+    got = hv(machine)
+    assert got[var] == value and value not in inv.VOCABULARY[var]
+
+
+@pytest.mark.parametrize("var", ["fleetpatch_patch_group", "fleetpatch_environment", "fleetpatch_owner",
+                                 "fleetpatch_window", "fleetpatch_instance_id", "fleetpatch_region",
+                                 "fleetpatch_account_id", "fleetpatch_os_version", "fleetpatch_ssm_agent_version",
+                                 "ansible_host", "ansible_user", "ansible_aws_ssm_instance_id", "ansible_aws_ssm_region",
+                                 "ansible_aws_ssm_bucket_name"])
+def test_data_variables_have_no_vocabulary(var):
+    assert var not in inv.VOCABULARY
+
+
 def test_onprem_fields_win_over_ec2_tags():
     machine = inv.Machine(ec2=ec2("i-0f1", tags={"Patch Group": "cloud", "Owner": "a", "Environment": "Prod"}),
                           onprem=onprem("x", patch_group="file", owner="b", tags={"Owner": "ignored", "Rack": "r1"}))
