@@ -557,7 +557,7 @@ def test_trusted_words_are_one_object_each_and_other_values_untouched(plugin_mod
     second = plugin_module.host_variables({"fleetpatch_platform": "linux", "fleetpatch_sources": ["ec2"]})
     assert first["fleetpatch_platform"] is second["fleetpatch_platform"]
     assert first["fleetpatch_sources"] is not second["fleetpatch_sources"]  # a list of its own per host
-    assert first["ansible_port"] == 5986 and type(first["ansible_port"]) is int
+    assert first["ansible_port"] == 5986 and first["ansible_port"].__class__ is int  # a plain int, not a wrapper
 
 
 ONPREM_TRUST_YML = """\
@@ -620,8 +620,8 @@ def test_a_trusted_word_templates_to_itself_in_compose(tmp_path, fake, monkeypat
 
 
 @pytest.mark.parametrize("enabled_before", [True, False])
-def test_parse_pauses_the_collector_but_not_for_aws_restores_it_and_freezes(tmp_path, fake, monkeypatch,
-                                                                           plugin_module, enabled_before):
+def test_parse_pauses_the_collector_but_not_for_aws_restores_it_and_freezes(
+        tmp_path, fake, monkeypatch, plugin_module, enabled_before):
     seen = {}
     module = importlib.import_module("ansible_collections.fleetpatch.hybrid.plugins.module_utils.inventory")
     real_build, real_run = module.build, plugin_module._Fetcher.run
