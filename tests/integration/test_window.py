@@ -2,10 +2,11 @@
 
 import json
 import os
+import subprocess
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fleetlib import installed, localfleet, run_playbook
+from fleetlib import ROOT, VENV_BIN, installed, localfleet, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -48,3 +49,25 @@ def test_no_batch_starts_after_the_cutoff(fleet, tmp_path):
     # scanned with everyone before the batches; then the cutoff kept its batch from starting
     assert sorted(rows) == ["approve", "preflight", "scan"]
     assert rows["preflight"][0] == "skipped" and "past its cutoff" in rows["preflight"][1]
+
+
+@pytest.mark.parametrize("target, ran_on_host", [("localhost", False), ("web-dev-1", True)])
+def test_window_check_runs_where_the_task_runs(fleet, tmp_path, target, ran_on_host):
+    """On the controller the action plugin judges the window in-process; on a host the module runs there."""
+    book = tmp_path / "window.yml"
+    book.write_text(
+        "- hosts: %s\n  gather_facts: false\n  tasks:\n"
+        "    - fleetpatch.hybrid.maintenance_window:\n"
+        "        schedule: cron(0 2 ? * SUN *)\n        duration: 3\n        cutoff: 1\n"
+        "        at: '2026-11-29T04:30:00+00:00'\n"
+        "      register: w\n"
+        "    - ansible.builtin.assert:\n"
+        "        that: [w.inside, not w.before_cutoff, not w.allowed_to_start, \"w.window_end == '2026-11-29T05:00:00+00:00'\"]\n"
+        % target)
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(["ansible-playbook", "-vvv", "-i", os.path.join(ROOT, "inventories", "demo"), str(book)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    # -vvv names the module file it sends to a host (pipelined); the in-process check sends none
+    assert ("plugins/modules/maintenance_window.py" in result.stdout) == ran_on_host, result.stdout[-3000:]
