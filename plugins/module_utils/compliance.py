@@ -20,10 +20,10 @@ CVEs are still open and reported.
 from __future__ import annotations
 
 from .baseline import COMPLIANCE_LEVELS, approved_patches, decide, validate
+from .patch import highest_severity
 
 STATES = ("installed", "installed_other", "installed_pending_reboot", "installed_rejected", "missing", "failed",
           "not_applicable")
-_SEVERITY_RANK = {"critical": 4, "important": 3, "moderate": 2, "low": 1, "unspecified": 0}
 _LEVEL_RANK = dict((level, len(COMPLIANCE_LEVELS) - i) for i, level in enumerate(COMPLIANCE_LEVELS))
 
 
@@ -125,7 +125,7 @@ def _summary(lists, non_compliant, scan_patches, approved_names):
         "critical_non_compliant": critical,
         "security_non_compliant": security,
         "other_non_compliant": other,
-        "highest_severity_missing": max(severities, key=_SEVERITY_RANK.get) if severities else None,
+        "highest_severity_missing": highest_severity(severities) if severities else None,
         "compliance_level": max(levels, key=_LEVEL_RANK.get) if levels else None,
         "cves_open": sorted(set(c for p in scan_patches for c in p.get("cves") or [])),
         "cves_missing": sorted(set(c for p in scan_patches if p["name"] in missing for c in p.get("cves") or [])),

@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from .patch import highest_classification, highest_severity
+
 # updateinfo types -> our classifications (DESIGN.md: security, bugfix, enhancement, other).
 TYPE_MAP = {
     "security": "security",
@@ -46,8 +48,6 @@ SEVERITY_MAP = {
     "unspecified": "unspecified",
     "": "unspecified",
 }
-_RANK = {"critical": 4, "important": 3, "moderate": 2, "low": 1, "unspecified": 0}
-_CLASS_RANK = {"security": 3, "bugfix": 2, "enhancement": 1, "other": 0}
 
 _CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,7}\b")
 _PKG_LINE_RE = re.compile(r"^(?P<na>\S+)\s+(?P<evr>\S+)\s+(?P<repo>\S+)\s*$")
@@ -390,8 +390,8 @@ def build_patches(updates, advisories, installed, make_patch, list_entries=None,
             installed_version=current,
             candidate_version=update["candidate_version"],
             origin=update["repo"],
-            classification=max((a["type"] for a in found), key=_CLASS_RANK.get, default="other"),
-            severity=max((a["severity"] for a in found), key=_RANK.get, default="unspecified"),
+            classification=highest_classification(a["type"] for a in found),
+            severity=highest_severity(a["severity"] for a in found),
             release_date=max((a["date"] for a in found if a.get("date")), default=None),
             advisories=sorted(a["id"] for a in found),
             cves=sorted(set(c for a in found for c in a["cves"])),

@@ -9,6 +9,19 @@ import re
 
 CLASSIFICATIONS = ("security", "bugfix", "enhancement", "other")
 SEVERITIES = ("critical", "important", "moderate", "low", "unspecified")
+# Higher is more: security 3 .. other 0, critical 4 .. unspecified 0.
+CLASSIFICATION_RANK = dict((word, len(CLASSIFICATIONS) - 1 - index) for index, word in enumerate(CLASSIFICATIONS))
+SEVERITY_RANK = dict((word, len(SEVERITIES) - 1 - index) for index, word in enumerate(SEVERITIES))
+
+
+def highest_classification(values):
+    """The most pressing classification among values (other when there is none)."""
+    return max(values, key=CLASSIFICATION_RANK.get, default="other")
+
+
+def highest_severity(values):
+    """The highest severity among values (unspecified when there is none)."""
+    return max(values, key=SEVERITY_RANK.get, default="unspecified")
 
 # Packages whose new version only takes effect after a reboot.
 _REBOOT_RE = re.compile(

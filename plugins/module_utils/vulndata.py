@@ -36,8 +36,8 @@ import re
 import xml.etree.ElementTree as ET
 
 from . import debversion
+from .patch import highest_severity
 
-_RANK = {"critical": 4, "important": 3, "moderate": 2, "low": 1, "unspecified": 0}
 # Debian tracker urgency -> ours ("**" marks an urgency taken over from NVD in older data).
 URGENCY_MAP = {
     "high": "important",
@@ -68,7 +68,7 @@ class VulnDataError(ValueError):
 
 
 def highest(severities):
-    return max(severities, key=_RANK.get, default="unspecified")
+    return highest_severity(severities)
 
 
 def urgency_severity(urgency, scope=None, remote_high_is_critical=True):

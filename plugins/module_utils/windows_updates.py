@@ -21,6 +21,8 @@ import calendar
 import re
 from datetime import date
 
+from .patch import highest_classification
+
 # Windows Update classifications (SSM's names, spaces removed, lower case) -> ours.
 CLASSIFICATION_MAP = {
     "securityupdates": "security",
@@ -42,7 +44,6 @@ SEVERITY_MAP = {
     "unspecified": "unspecified",
     "": "unspecified",
 }
-_CLASS_RANK = {"security": 3, "bugfix": 2, "enhancement": 1, "other": 0}
 _MONTH_RE = re.compile(r"^(?P<year>20\d\d)-(?P<month>0[1-9]|1[0-2])\b")
 _ARCH_RE = re.compile(r"\b(?:(x64|x86|ARM64|arm64)-based|for (x64|x86|ARM64|arm64)\b)")
 _REBOOT_TITLE_RE = re.compile(r"Cumulative Update|Monthly Rollup|Security Only|Servicing Stack|Security Monthly Quality Rollup",
@@ -56,7 +57,7 @@ def category_key(name):
 def classify(categories):
     """Our classification from win_updates categories (the best one wins)."""
     found = [CLASSIFICATION_MAP[category_key(c)] for c in categories or [] if category_key(c) in CLASSIFICATION_MAP]
-    return max(found, key=_CLASS_RANK.get, default="other")
+    return highest_classification(found)
 
 
 def products(categories):

@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
 from .dnf import compare_evr, split_name_arch
+from .patch import highest_classification, highest_severity
 
 # Patch categories (SSM's SUSE classifications) -> ours.
 CATEGORY_MAP = {
@@ -41,8 +42,6 @@ SEVERITY_MAP = {
     "unspecified": "unspecified",
     "": "unspecified",
 }
-_RANK = {"critical": 4, "important": 3, "moderate": 2, "low": 1, "unspecified": 0}
-_CLASS_RANK = {"security": 3, "bugfix": 2, "enhancement": 1, "other": 0}
 # Patches in these states still have to be installed; applied/not-needed are done,
 # unwanted ones are locked by the administrator.
 PENDING_STATUSES = ("needed", "optional", "")
@@ -210,8 +209,8 @@ def build_patches(updates, patches, patch_packages, make_patch):
             installed_version=update["installed_version"],
             candidate_version=update["candidate_version"],
             origin=update["repo"],
-            classification=max((p["classification"] for p in found), key=_CLASS_RANK.get, default="other"),
-            severity=max((p["severity"] for p in found), key=_RANK.get, default="unspecified"),
+            classification=highest_classification(p["classification"] for p in found),
+            severity=highest_severity(p["severity"] for p in found),
             release_date=max((p["date"] for p in found if p["date"]), default=None),
             advisories=sorted(p["name"] for p in found),
             cves=sorted(set(c for p in found for c in p["cves"])),
