@@ -156,15 +156,17 @@ class JiraServer(ContractServer):
             offered.append({"id": tid, "name": name, "to": {"id": STATUS_IDS[target], "name": target}})
         return offered
 
+    def _writable_issue(self, request, key):
+        """(issue, None) when the issue exists and the caller may write; (None, error response) otherwise."""
+        issue, error = self._issue_or_404(key)
+        return (None, error) if error else (issue, self._writable(request))
+
     def list_transitions(self, request, key):
         issue, error = self._issue_or_404(key)
         return error or (200, {"expand": "transitions", "transitions": self._offered(issue)})
 
     def do_transition(self, request, key):
-        issue, error = self._issue_or_404(key)
-        if error:
-            return error
-        error = self._writable(request)
+        issue, error = self._writable_issue(request, key)
         if error:
             return error
         tid = ((request.body or {}).get("transition") or {}).get("id")
@@ -181,10 +183,7 @@ class JiraServer(ContractServer):
                                "maxResults": len(issue["comments"])})
 
     def add_comment(self, request, key):
-        issue, error = self._issue_or_404(key)
-        if error:
-            return error
-        error = self._writable(request)
+        issue, error = self._writable_issue(request, key)
         if error:
             return error
         body = (request.body or {}).get("body")
@@ -203,10 +202,7 @@ class JiraServer(ContractServer):
         return 200, {"key": name, "value": issue["properties"][name]}
 
     def put_property(self, request, key, name):
-        issue, error = self._issue_or_404(key)
-        if error:
-            return error
-        error = self._writable(request)
+        issue, error = self._writable_issue(request, key)
         if error:
             return error
         existed = name in issue["properties"]
