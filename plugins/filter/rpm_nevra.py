@@ -35,7 +35,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.rpmver import nevra
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.dnf import nevra
 
 
 def rpm_nevra(patch):

@@ -159,6 +159,16 @@ def format_evr(epoch, version, release):
     return "%s%s-%s" % (epoch, version, release) if release else "%s%s" % (epoch, version)
 
 
+def nevra(name, evr, arch=None):
+    """'fp-openssl', '1:3.0.7-28.el9', 'noarch' -> 'fp-openssl-1:3.0.7-28.el9.noarch'."""
+    if not name or not evr:
+        raise ValueError("an rpm spec needs a name and a version (got %r, %r)" % (name, evr))
+    if "-" not in evr.split(":")[-1]:
+        raise ValueError("rpm version %r of %s has no release (expected [epoch:]version-release)" % (evr, name))
+    spec = "%s-%s" % (name, evr)
+    return "%s.%s" % (spec, arch) if arch else spec
+
+
 def split_name_arch(text):
     name, dot, arch = text.rpartition(".")
     if dot and arch in ARCHES:

@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.rpmver import nevra
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.dnf import nevra
 
 
 @pytest.mark.parametrize("args,spec", [
