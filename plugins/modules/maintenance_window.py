@@ -201,14 +201,13 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import ARGUMENT_SPEC, WindowError
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import window_state as run
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import ARGUMENT_SPEC, WindowError, window_state
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        state = run(module.params)
+        state = window_state(module.params)
     except WindowError as exc:
         module.fail_json(msg="maintenance window %s" % exc, field=exc.field)
     module.exit_json(changed=False, **state)

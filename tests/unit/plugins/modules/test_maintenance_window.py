@@ -5,6 +5,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import window_state
 from ansible_collections.fleetpatch.hybrid.plugins.modules import maintenance_window as module
 
 BERLIN_SATURDAY = {"schedule": "cron(0 22 ? * SAT *)", "timezone": "Europe/Berlin", "duration": 4, "cutoff": 1}
@@ -72,7 +73,7 @@ def test_missing_duration_is_refused_by_the_argument_spec(capsys):
 
 
 def test_run_takes_plain_parameters():
-    result = module.run({"schedule": "rate(8 hours)", "timezone": "UTC", "duration": 2, "cutoff": 1,
+    result = window_state({"schedule": "rate(8 hours)", "timezone": "UTC", "duration": 2, "cutoff": 1,
                          "schedule_offset": 0, "start_date": "2026-01-01T00:00:00Z", "end_date": None,
                          "at": "2026-01-01T08:30:00Z", "force": False})
     assert (result["inside"], result["allowed_to_start"], result["cutoff_at"]) == (True, True, "2026-01-01T09:00:00+00:00")
