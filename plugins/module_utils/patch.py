@@ -23,6 +23,7 @@ def highest_severity(values):
     """The highest severity among values (unspecified when there is none)."""
     return max(values, key=SEVERITY_RANK.get, default="unspecified")
 
+
 # Packages whose new version only takes effect after a reboot.
 _REBOOT_RE = re.compile(
     r"^(linux-image-|linux-(?:signed|modules)-|kernel(?:-core|-modules)?$|"

@@ -74,6 +74,6 @@ def test_missing_duration_is_refused_by_the_argument_spec(capsys):
 
 def test_run_takes_plain_parameters():
     result = window_state({"schedule": "rate(8 hours)", "timezone": "UTC", "duration": 2, "cutoff": 1,
-                         "schedule_offset": 0, "start_date": "2026-01-01T00:00:00Z", "end_date": None,
-                         "at": "2026-01-01T08:30:00Z", "force": False})
+                           "schedule_offset": 0, "start_date": "2026-01-01T00:00:00Z", "end_date": None,
+                           "at": "2026-01-01T08:30:00Z", "force": False})
     assert (result["inside"], result["allowed_to_start"], result["cutoff_at"]) == (True, True, "2026-01-01T09:00:00+00:00")
