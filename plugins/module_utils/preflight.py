@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import fcntl
 import os
+import platform
 import struct
+
+ARGUMENT_SPEC = dict(
+    min_free_mb=dict(type="int", default=500),
+    paths=dict(type="list", elements="path", default=["/", "/var", "/var/cache/apt/archives", "/boot"]),
+    fail_on_pending_reboot=dict(type="bool", default=False),
+    agent_services=dict(type="list", elements="str", default=[]),
+)
+# Where a package manager's binary may be besides PATH (root's sbin directories).
+SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 # The lock files a package manager holds while it works.
 LOCK_FILES = {
@@ -180,3 +190,41 @@ def evaluate(locks, disks, min_free_mb, reboot_pending, fail_on_pending_reboot, 
     if reboot_pending and fail_on_pending_reboot:
         reasons.append("a reboot from an earlier change is pending")
     return reasons
+
+
+def check(params, manager, run):
+    """What preflight_info returns for this host; `manager` is its package manager (or None).
+
+    `run(argv) -> (rc, stdout, stderr)` runs a command. ValueError for a bad agent service name.
+    """
+    parse_service_specs(params["agent_services"])
+    locks = held_locks(manager)
+    disks = free_space(params["paths"])
+    reboot = pending_reboot()
+    services = service_states(params["agent_services"], run)
+    reasons = evaluate(locks, disks, params["min_free_mb"], reboot, params["fail_on_pending_reboot"], services)
+    if manager is None:
+        reasons.append("no supported package manager (apt, dnf, zypper) on this host")
+    return dict(changed=False, ready=not reasons, reasons=reasons, package_manager=manager, locks=locks,
+                disks=disks, reboot_pending=reboot, services=services, python_version=platform.python_version())
+
+
+def probe(params, modules):
+    """check() as a light probe runs it on the host (module_utils/probe.py): the stdlib and osinfo only."""
+    import shutil
+    import subprocess
+
+    osinfo = modules["osinfo"]
+    try:
+        with open("/etc/os-release") as handle:
+            os_release = osinfo.parse_os_release(handle.read())
+    except OSError:
+        os_release = {}
+    search = os.pathsep.join([os.environ.get("PATH", "")] + list(SBIN))
+
+    def run(argv):
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    return check(params, osinfo.package_manager(os_release, lambda name: shutil.which(name, path=search)), run)

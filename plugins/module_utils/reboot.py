@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.patch import reboot_hint
+
+FLAG = "/var/run/reboot-required"
+BOOT_ID = "/proc/sys/kernel/random/boot_id"
 POLICIES = ("if_needed", "never", "always")
+ARGUMENT_SPEC = dict(
+    policy=dict(type="str", default="if_needed", choices=list(POLICIES)),
+    patched=dict(type="list", elements="str", default=[]),
+)
 _KSTA_RE = re.compile(r"^NEEDRESTART-KSTA:\s*(\d+)", re.M)
 _SVC_RE = re.compile(r"^NEEDRESTART-SVC:\s*(\S+)", re.M)
 
@@ -56,3 +64,36 @@ def decide(policy, reasons):
     if policy == "never":
         return False, "needed (%s) but the policy is never: reboot pending" % "; ".join(reasons)
     return True, "; ".join(reasons)
+
+
+def verdict(policy, patched, flag_exists, flag_pkgs, needs_restarting_rc, needrestart_output, boot_id):
+    """What reboot_info returns, from the signals read on the host."""
+    reasons = reasons_to_reboot(flag_pkgs, flag_exists, needs_restarting_rc, needrestart_output,
+                                [name for name in patched or [] if reboot_hint(name)])
+    reboot, decision = decide(policy, reasons)
+    return dict(reboot=reboot, required=bool(reasons), reasons=reasons, decision=decision,
+                services=parse_needrestart(needrestart_output)[1], boot_id=boot_id)
+
+
+# The same signals as one shell probe (module_utils/probe.py): 127 = the tool is not installed.
+PROBE_SECTIONS = (
+    ("flag", "test -e %s" % FLAG),
+    ("flag_pkgs", "cat %s.pkgs" % FLAG),
+    ("needs_restarting", "command -v needs-restarting >/dev/null || exit 127; needs-restarting -r >/dev/null; echo $?"),
+    ("needrestart", "command -v needrestart >/dev/null || exit 127; LANG=C needrestart -b -r l"),
+    ("boot_id", "cat %s" % BOOT_ID),
+)
+
+
+def from_probe(sections, policy, patched):
+    """verdict() from the {name: (rc, text)} answer of PROBE_SECTIONS; ValueError when the answer is cut short."""
+    missing = [name for name, dummy in PROBE_SECTIONS if name not in sections]
+    if missing:
+        raise ValueError("the host's answer to the reboot probe lacks %s" % ", ".join(missing))
+    lines = [line.strip() for line in sections["flag_pkgs"][1].splitlines() if line.strip()] if sections["flag_pkgs"][0] == 0 else []
+    rc, text = sections["needs_restarting"]
+    needs_restarting_rc = int(text.strip()) if rc == 0 and text.strip().isdigit() else None
+    rc, text = sections["needrestart"]
+    needrestart_output = None if rc == 127 else text
+    boot_id = sections["boot_id"][1].strip().splitlines()[0] if sections["boot_id"][0] == 0 and sections["boot_id"][1].strip() else ""
+    return verdict(policy, patched, sections["flag"][0] == 0, lines, needs_restarting_rc, needrestart_output, boot_id)

@@ -142,43 +142,23 @@ python_version:
   sample: 3.11.2
 """
 
-import platform
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import osinfo, preflight
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            min_free_mb=dict(type="int", default=500),
-            paths=dict(type="list", elements="path", default=["/", "/var", "/var/cache/apt/archives", "/boot"]),
-            fail_on_pending_reboot=dict(type="bool", default=False),
-            agent_services=dict(type="list", elements="str", default=[]),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=preflight.ARGUMENT_SPEC, supports_check_mode=True)
     try:
         with open("/etc/os-release") as handle:
             os_release = osinfo.parse_os_release(handle.read())
     except OSError:
         os_release = {}
     try:
-        preflight.parse_service_specs(module.params["agent_services"])
+        result = preflight.check(module.params, osinfo.package_manager(os_release, module.get_bin_path), module.run_command)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    manager = osinfo.package_manager(os_release, module.get_bin_path)
-    locks = preflight.held_locks(manager)
-    disks = preflight.free_space(module.params["paths"])
-    reboot = preflight.pending_reboot()
-    services = preflight.service_states(module.params["agent_services"], module.run_command)
-    reasons = preflight.evaluate(locks, disks, module.params["min_free_mb"], reboot, module.params["fail_on_pending_reboot"],
-                                 services)
-    if manager is None:
-        reasons.append("no supported package manager (apt, dnf, zypper) on this host")
-    module.exit_json(changed=False, ready=not reasons, reasons=reasons, package_manager=manager, locks=locks,
-                     disks=disks, reboot_pending=reboot, services=services, python_version=platform.python_version())
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -92,9 +92,6 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import reboot as rebootlib
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.patch import reboot_hint
-
-FLAG = "/var/run/reboot-required"
 
 
 def read_lines(path):
@@ -107,10 +104,7 @@ def read_lines(path):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            policy=dict(type="str", default="if_needed", choices=list(rebootlib.POLICIES)),
-            patched=dict(type="list", elements="str", default=[]),
-        ),
+        argument_spec=rebootlib.ARGUMENT_SPEC,
         supports_check_mode=True,
     )
     needs_restarting_rc = None
@@ -121,13 +115,10 @@ def main():
     binary = module.get_bin_path("needrestart")
     if binary:
         dummy, needrestart_output, dummy = module.run_command([binary, "-b", "-r", "l"], environ_update={"LANG": "C"})
-    reasons = rebootlib.reasons_to_reboot(
-        read_lines(FLAG + ".pkgs"), os.path.exists(FLAG), needs_restarting_rc, needrestart_output,
-        [name for name in module.params["patched"] if reboot_hint(name)])
-    reboot, decision = rebootlib.decide(module.params["policy"], reasons)
-    boot_id = (read_lines("/proc/sys/kernel/random/boot_id") or [""])[0]
-    module.exit_json(changed=False, reboot=reboot, required=bool(reasons), reasons=reasons, decision=decision,
-                     services=rebootlib.parse_needrestart(needrestart_output)[1], boot_id=boot_id)
+    result = rebootlib.verdict(module.params["policy"], module.params["patched"], os.path.exists(rebootlib.FLAG),
+                               read_lines(rebootlib.FLAG + ".pkgs"), needs_restarting_rc, needrestart_output,
+                               (read_lines(rebootlib.BOOT_ID) or [""])[0])
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":
