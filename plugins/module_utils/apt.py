@@ -103,6 +103,23 @@ def build_patches(upgrades, changelog_summary, make_patch):
     return patches
 
 
+def changelog_groups(upgrades, source_of):
+    """The upgrades that share one changelog: built from the same source package, at the same version.
+
+    Debian's binary packages of one source carry the same changelog (and some carry none of their
+    own: their doc directory links to a sibling's), so one changelog is read per group. `source_of`
+    is {binary: source} for the binaries whose source has another name.
+    """
+    groups, order = {}, []
+    for upgrade in upgrades:
+        key = (source_of.get(upgrade["name"], upgrade["name"]), upgrade["candidate_version"])
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(upgrade)
+    return [groups[key] for key in order]
+
+
 def changelog_member_names(name):
     """Where a .deb carries its changelog (non-native, then native)."""
     return ("./usr/share/doc/%s/changelog.Debian.gz" % name, "./usr/share/doc/%s/changelog.gz" % name)

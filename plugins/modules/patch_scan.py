@@ -252,15 +252,21 @@ def fetch_changelogs(module, upgrades, cache_dir):
         if rc != 0:
             module.warn("could not download every candidate package for its changelog: %s" % (err or out).strip()[-300:])
         debs = dict((f.split("_", 1)[0], os.path.join(workdir, f)) for f in os.listdir(workdir) if f.endswith(".deb"))
-        for upgrade in missing:
-            deb = debs.get(upgrade["name"])
-            if not deb:
+        # one changelog per source package and version, read from its smallest .deb that has one
+        for group in aptlib.changelog_groups(missing, source_packages(module, [u["name"] for u in missing])):
+            downloaded = sorted((u for u in group if u["name"] in debs), key=lambda u: os.path.getsize(debs[u["name"]]))
+            if not downloaded:
                 continue
-            text = changelog_from_deb(module, deb, upgrade["name"])
-            entries = changeloglib.parse_changelog(text, limit=200) if text else []
-            found[upgrade["name"]] = entries
-            if not module.check_mode:
-                store_cache(cache_path(cache_dir, upgrade), entries)
+            entries = []
+            for upgrade in downloaded:
+                text = changelog_from_deb(module, debs[upgrade["name"]], upgrade["name"])
+                if text:
+                    entries = changeloglib.parse_changelog(text, limit=200)
+                    break
+            for upgrade in group:
+                found[upgrade["name"]] = entries
+                if not module.check_mode:
+                    store_cache(cache_path(cache_dir, upgrade), entries)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return found

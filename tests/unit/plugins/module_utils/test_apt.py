@@ -75,3 +75,24 @@ def test_build_patches_record_shape():
 def test_make_patch_rejects_unknown_classification():
     with pytest.raises(ValueError, match="classification 'hotfix' is not one of"):
         make_patch("a", "all", "1", "2", "x", "hotfix")
+
+
+def _upgrade(name, version):
+    return {"name": name, "candidate_version": version}
+
+
+@pytest.mark.parametrize("upgrades, source_of, expected", [
+    ([], {}, []),
+    # python3.11's binaries share one changelog; perl-base is its own source name's group
+    ([_upgrade("python3.11", "3.11.2-6+deb12u9"), _upgrade("perl-base", "5.36.0-7+deb12u4"),
+      _upgrade("libpython3.11-stdlib", "3.11.2-6+deb12u9"), _upgrade("python3.11-minimal", "3.11.2-6+deb12u9")],
+     {"libpython3.11-stdlib": "python3.11", "python3.11-minimal": "python3.11", "perl-base": "perl"},
+     [["python3.11", "libpython3.11-stdlib", "python3.11-minimal"], ["perl-base"]]),
+    # a binNMU (+b1) of one binary is another version of the source build: its own group
+    ([_upgrade("libfoo1", "1.0-1+b1"), _upgrade("foo-utils", "1.0-1")], {"libfoo1": "foo", "foo-utils": "foo"},
+     [["libfoo1"], ["foo-utils"]]),
+    # no source known: every binary is its own group
+    ([_upgrade("apt", "2.6.2"), _upgrade("libapt-pkg6.0", "2.6.2")], {}, [["apt"], ["libapt-pkg6.0"]]),
+])
+def test_changelog_groups(upgrades, source_of, expected):
+    assert [[u["name"] for u in group] for group in apt.changelog_groups(upgrades, source_of)] == expected
