@@ -276,6 +276,9 @@ def compare(before, bare, ours):
 
 
 def timed(cmd):
+    # the fresh hosts' files (the deleted and the new overlay layers) are written back first, so that
+    # neither side pays for the previous run's disk writes: dpkg syncs every file it unpacks
+    os.sync()
     start = time.monotonic()
     result = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
@@ -319,7 +322,7 @@ def main():
                 print("  %s" % " ".join(manifest["packages"]))
         print("patch night vs bare apt dist-upgrade, local test hosts (pending: kernel/no-reboot the repo's test archive, "
               "security real Debian packages)")
-        print("%6s %10s %10s %10s %8s" % ("hosts", "pending", "bare s", "ours s", "ratio"))
+        print("%6s %10s %10s %10s %8s   %s" % ("hosts", "pending", "bare s", "ours s", "ratio", "every round (bare/ours s)"))
         for size in [int(s) for s in args.sizes.split(",")]:
             inv = inventory(size, workdir)
             for pending in pendings:
@@ -336,7 +339,8 @@ def main():
                     upgraded = compare(before, bare_state, host_state(size))
                     checked.setdefault(pending, set()).update(upgraded)
                 b, o = min(bare_times), min(our_times)
-                print("%6d %10s %10.1f %10.1f %7.2fx" % (size, pending, b, o, o / b), flush=True)
+                rounds = " ".join("%.1f/%.1f" % pair for pair in zip(bare_times, our_times, strict=True))
+                print("%6d %10s %10.1f %10.1f %7.2fx   %s" % (size, pending, b, o, o / b, rounds), flush=True)
     except BenchError as exc:
         raise SystemExit("benchmark failed: %s" % exc)
     finally:
