@@ -41,6 +41,7 @@ import datetime
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -275,13 +276,15 @@ def compare(before, bare, ours):
     return upgraded
 
 
-def timed(cmd):
+def timed(cmd, log):
     # the fresh hosts' files (the deleted and the new overlay layers) are written back first, so that
     # neither side pays for the previous run's disk writes: dpkg syncs every file it unpacks
     os.sync()
     start = time.monotonic()
     result = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
+    with open(log, "w") as handle:  # each run's output stays in the work directory
+        handle.write(result.stdout + result.stderr)
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-3000:] + result.stderr[-2000:])
         raise BenchError("benchmark run failed: %s" % " ".join(cmd))
@@ -322,7 +325,7 @@ def main():
                 print("  %s" % " ".join(manifest["packages"]))
         print("patch night vs bare apt dist-upgrade, local test hosts (pending: kernel/no-reboot the repo's test archive, "
               "security real Debian packages)")
-        print("%6s %10s %10s %10s %8s   %s" % ("hosts", "pending", "bare s", "ours s", "ratio", "every round (bare/ours s)"))
+        print("%6s %10s %10s %10s %8s %8s   %s" % ("hosts", "pending", "bare s", "ours s", "ratio", "paired", "every round (bare/ours s)"))
         for size in [int(s) for s in args.sizes.split(",")]:
             inv = inventory(size, workdir)
             for pending in pendings:
@@ -330,21 +333,26 @@ def main():
                 for round_ in range(args.rounds):
                     fresh_hosts(size, pending, security_repo)
                     before = host_state(size)
-                    bare_times.append(timed(["ansible-playbook", "-i", inv, bare]))
+                    bare_times.append(timed(["ansible-playbook", "-i", inv, bare],
+                                            os.path.join(workdir, "bare-%d-%s-%d.log" % (size, pending, round_))))
                     bare_state = host_state(size)
                     fresh_hosts(size, pending, security_repo)
                     out = os.path.join(workdir, "out-%d-%s-%d" % (size, pending, round_))
                     our_times.append(timed(["ansible-playbook", "-i", inv, "playbooks/patch_night.yml",
-                                            "-e", "fleetpatch_output_dir=%s" % out]))
+                                            "-e", "fleetpatch_output_dir=%s" % out], out + ".log"))
                     upgraded = compare(before, bare_state, host_state(size))
                     checked.setdefault(pending, set()).update(upgraded)
                 b, o = min(bare_times), min(our_times)
                 rounds = " ".join("%.1f/%.1f" % pair for pair in zip(bare_times, our_times, strict=True))
-                print("%6d %10s %10.1f %10.1f %7.2fx   %s" % (size, pending, b, o, o / b, rounds), flush=True)
+                paired = statistics.median(ours / bare for bare, ours in zip(bare_times, our_times, strict=True))
+                print("%6d %10s %10.1f %10.1f %7.2fx %7.2fx   %s" % (size, pending, b, o, o / b, paired, rounds), flush=True)
     except BenchError as exc:
         raise SystemExit("benchmark failed: %s" % exc)
     finally:
         localfleet("down")
+    print("(ratio: best ours / best bare; paired: the median over the rounds of ours / bare, each pair run back to back "
+          "on the same fresh hosts)")
+    print("(each run's output, ledger and report: %s)" % workdir)
     print("(best of %d round(s); with pending=kernel ours includes the reboot the kernel stand-in asks for, the bare "
           "run reboots nothing)" % args.rounds)
     if checked:
