@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.change_request import apply
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_args import CHANGE_REQUEST_REQUIRED_ONE_OF, CHANGE_REQUEST_SPEC
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRError
+from ansible_collections.fleetpatch.hybrid.plugins.plugin_utils.action import args_or_module
 
 
 class ActionModule(ActionBase):
@@ -26,16 +26,12 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        if (self._task.args.get("backend") or "local") != "local" or any(self._task.environment or []):
-            result.update(self._execute_module(module_name="fleetpatch.hybrid.change_request", task_vars=task_vars))
+        itself = (self._task.args.get("backend") or "local") == "local" and not any(self._task.environment or [])
+        args = args_or_module(self, result, task_vars, "fleetpatch.hybrid.change_request", CHANGE_REQUEST_SPEC, itself,
+                              required_one_of=CHANGE_REQUEST_REQUIRED_ONE_OF)
+        if args is None:
             return result
         # failures are returned, not raised, so that failed_when and ignore_errors apply as to a module
-        try:
-            dummy, args = self.validate_argument_spec(argument_spec=CHANGE_REQUEST_SPEC,
-                                                      required_one_of=CHANGE_REQUEST_REQUIRED_ONE_OF)
-        except AnsibleActionFail as exc:
-            result.update(failed=True, msg=exc.message)
-            return result
         try:
             output, warnings = apply(args, check_mode=bool(self._task.check_mode), want_diff=bool(self._task.diff))
         except CRError as exc:

@@ -10,10 +10,10 @@ itself runs there, against that host's clock, as before.
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.maintenance_window import ARGUMENT_SPEC, WindowError, window_state
+from ansible_collections.fleetpatch.hybrid.plugins.plugin_utils.action import args_or_module
 
 
 class ActionModule(ActionBase):
@@ -21,13 +21,9 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        if getattr(self._connection, "transport", None) != "local":
-            result.update(self._execute_module(module_name="fleetpatch.hybrid.maintenance_window", task_vars=task_vars))
-            return result
-        try:
-            dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except AnsibleActionFail as exc:  # returned, not raised: failed_when and ignore_errors apply as to a module
-            result.update(failed=True, msg=exc.message)
+        args = args_or_module(self, result, task_vars, "fleetpatch.hybrid.maintenance_window", ARGUMENT_SPEC,
+                              getattr(self._connection, "transport", None) == "local")
+        if args is None:
             return result
         try:
             state = window_state(args)

@@ -12,11 +12,11 @@ that cannot take a script on stdin (no pipelining, a Windows shell) runs the mod
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import osinfo, preflight
 from ansible_collections.fleetpatch.hybrid.plugins.plugin_utils import probe
+from ansible_collections.fleetpatch.hybrid.plugins.plugin_utils.action import args_or_module
 
 _SOURCES = []
 
@@ -34,15 +34,12 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        if not probe.can_probe(self):
-            result.update(self._execute_module(module_name="fleetpatch.hybrid.preflight_info", task_vars=task_vars))
+        args = args_or_module(self, result, task_vars, "fleetpatch.hybrid.preflight_info", preflight.ARGUMENT_SPEC,
+                              probe.can_probe(self))
+        if args is None:
             return result
         try:
-            dummy, args = self.validate_argument_spec(argument_spec=preflight.ARGUMENT_SPEC)
             preflight.parse_service_specs(args["agent_services"])
-        except AnsibleActionFail as exc:  # returned, not raised: failed_when and ignore_errors apply as to a module
-            result.update(failed=True, msg=exc.message)
-            return result
         except ValueError as exc:
             result.update(failed=True, msg=str(exc))
             return result

@@ -10,11 +10,11 @@ connection that cannot take a script on stdin (no pipelining, a Windows shell) r
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import reboot as rebootlib
 from ansible_collections.fleetpatch.hybrid.plugins.plugin_utils import probe
+from ansible_collections.fleetpatch.hybrid.plugins.plugin_utils.action import args_or_module
 
 
 class ActionModule(ActionBase):
@@ -22,13 +22,9 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        if not probe.can_probe(self):
-            result.update(self._execute_module(module_name="fleetpatch.hybrid.reboot_info", task_vars=task_vars))
-            return result
-        try:
-            dummy, args = self.validate_argument_spec(argument_spec=rebootlib.ARGUMENT_SPEC)
-        except AnsibleActionFail as exc:  # returned, not raised: failed_when and ignore_errors apply as to a module
-            result.update(failed=True, msg=exc.message)
+        args = args_or_module(self, result, task_vars, "fleetpatch.hybrid.reboot_info", rebootlib.ARGUMENT_SPEC,
+                              probe.can_probe(self))
+        if args is None:
             return result
         rc, sections, stderr = probe.run_shell(self, rebootlib.PROBE_SECTIONS)
         try:
