@@ -193,6 +193,8 @@ import re
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ssm_agent import summarize, version_tuple
+
 try:
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:  # AnsibleAWSModule reports the missing library
@@ -264,34 +266,6 @@ def query_region(client, instance_ids, strategy="auto", retry=None):
     nodes, made = _pages(client, retry)
     found.update((n["InstanceId"], n) for n in nodes if n["InstanceId"] in wanted)
     return found, calls + made, "all" if strategy == "all" else "filter, then all (an id was rejected)"
-
-
-def version_tuple(version):
-    return tuple(int(p) for p in re.findall(r"\d+", version or ""))
-
-
-def summarize(instance_id, region, node, min_agent_version=None):
-    entry = {"instance_id": instance_id, "region": region, "managed": node is not None, "ready": False, "reason": None,
-             "ping_status": None, "agent_version": None, "is_latest_version": None, "last_ping": None,
-             "platform_type": None, "platform_name": None, "platform_version": None, "resource_type": None,
-             "computer_name": None, "ip_address": None}
-    if node is None:
-        entry["reason"] = "not managed by SSM in %s (no agent registered, instance stopped, or another account)" % region
-        return entry
-    last_ping = node.get("LastPingDateTime")
-    entry.update(ping_status=node.get("PingStatus"), agent_version=node.get("AgentVersion"),
-                 is_latest_version=node.get("IsLatestVersion"),
-                 last_ping=last_ping.isoformat() if hasattr(last_ping, "isoformat") else last_ping,
-                 platform_type=node.get("PlatformType"), platform_name=node.get("PlatformName"),
-                 platform_version=node.get("PlatformVersion"), resource_type=node.get("ResourceType"),
-                 computer_name=node.get("ComputerName"), ip_address=node.get("IPAddress"))
-    if entry["ping_status"] != "Online":
-        entry["reason"] = "SSM agent %s (last ping %s)" % (entry["ping_status"], entry["last_ping"])
-    elif min_agent_version and version_tuple(entry["agent_version"]) < version_tuple(min_agent_version):
-        entry["reason"] = "SSM agent %s is older than %s" % (entry["agent_version"], min_agent_version)
-    else:
-        entry["ready"] = True
-    return entry
 
 
 def run(client_for, by_region, strategy="auto", min_agent_version=None, retry=None):
