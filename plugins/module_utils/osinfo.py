@@ -20,6 +20,17 @@ MANAGERS = {"debian": ("apt",), "redhat": ("dnf", "yum"), "suse": ("zypper",)}
 BINARIES = {"apt": "apt-get", "dnf": "dnf", "yum": "yum", "zypper": "zypper"}
 
 
+def read_os_release(paths=("/etc/os-release", "/usr/lib/os-release")):
+    """The host's os-release(5) values: the first of `paths` that can be read, else {}."""
+    for path in paths:
+        try:
+            with open(path) as handle:
+                return parse_os_release(handle.read())
+        except OSError:
+            continue
+    return {}
+
+
 def parse_os_release(text):
     """KEY=value lines of os-release(5) into a dict (quotes and escapes handled by shlex)."""
     values = {}

@@ -197,7 +197,6 @@ def check(params, manager, run):
 
     `run(argv) -> (rc, stdout, stderr)` runs a command. ValueError for a bad agent service name.
     """
-    parse_service_specs(params["agent_services"])
     locks = held_locks(manager)
     disks = free_space(params["paths"])
     reboot = pending_reboot()
@@ -215,11 +214,6 @@ def probe(params, modules):
     import subprocess
 
     osinfo = modules["osinfo"]
-    try:
-        with open("/etc/os-release") as handle:
-            os_release = osinfo.parse_os_release(handle.read())
-    except OSError:
-        os_release = {}
     search = os.pathsep.join([os.environ.get("PATH", "")] + list(SBIN))
 
     def run(argv):
@@ -227,4 +221,4 @@ def probe(params, modules):
                               universal_newlines=True, check=False)
         return proc.returncode, proc.stdout, proc.stderr
 
-    return check(params, osinfo.package_manager(os_release, lambda name: shutil.which(name, path=search)), run)
+    return check(params, osinfo.package_manager(osinfo.read_os_release(), lambda name: shutil.which(name, path=search)), run)

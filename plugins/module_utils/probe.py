@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 MARK = "@@fleetpatch-probe@@"
 _SECTION_RE = re.compile(r"^%s (\S+) (begin|end (\d+))$" % re.escape(MARK))
@@ -64,7 +65,7 @@ def python_command(interpreter=None):
     """The sh command that runs a Python program read from stdin: the named interpreter (the one modules
     would run with, so only that one), else the first of PYTHONS found."""
     candidates = [interpreter] if interpreter else list(PYTHONS)
-    quoted = " ".join("'%s'" % c.replace("'", "'\\''") for c in candidates)
+    quoted = " ".join(shlex.quote(c) for c in candidates)
     return ('set -- %s; for p in "$@"; do command -v "$p" >/dev/null 2>&1 && exec "$p" -; done; '
             'echo "no Python on this host (looked for: $*)" >&2; exit 127' % quoted)
 

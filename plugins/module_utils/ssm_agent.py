@@ -76,13 +76,13 @@ def gate(answer, instance_id, mode, by_inventory, agent_service="", agent_servic
     failed = bool(answer.get("failed"))
     error = _short(answer.get("msg") or "SSM DescribeInstanceInformation failed") if failed else ""
     entry = (answer.get("instances") or {}).get(instance_id) or {} if instance_id else {}
-    reason = ""
-    if mode == "skip":
-        pass
-    elif failed and instance_id and mode == "required":
-        reason = "SSM agent status unknown: %s" % error
-    elif entry and not entry.get("ready") and (entry.get("managed") or mode == "required" or by_inventory):
-        reason = entry.get("reason") or "SSM agent not ready"
-    services = ([agent_service] if agent_service and mode != "skip" and (by_inventory or entry.get("managed")) else [])
+    reason, services = "", []
+    if mode != "skip":
+        if failed and instance_id and mode == "required":
+            reason = "SSM agent status unknown: %s" % error
+        elif entry and not entry.get("ready") and (entry.get("managed") or mode == "required" or by_inventory):
+            reason = entry.get("reason") or "SSM agent not ready"
+        if agent_service and (by_inventory or entry.get("managed")):
+            services = [agent_service]
     record = entry or ({"checked": False, "error": _short(answer.get("msg") or "")} if failed and instance_id else None)
     return {"entry": entry, "reason": reason, "agent_services": services + list(agent_services or []), "record": record}

@@ -301,16 +301,6 @@ def scan_apt(module):
     return patches, removals, cache_updated
 
 
-def read_os_release():
-    for path in ("/etc/os-release", "/usr/lib/os-release"):
-        try:
-            with open(path) as handle:
-                return osinfo.parse_os_release(handle.read())
-        except OSError:
-            continue
-    return {}
-
-
 def source_packages(module, names):
     """{binary: source} for installed packages whose source package has another name."""
     if not names:
@@ -325,7 +315,7 @@ def source_packages(module, names):
     return found
 
 
-def apply_vulnerability_data(module, patches, path):
+def apply_vulnerability_data(module, patches, path, os_release):
     try:
         with open(path, "rb") as handle:
             text = vulnlib.read_text(handle.read())
@@ -335,7 +325,7 @@ def apply_vulnerability_data(module, patches, path):
         data = vulnlib.load(text, sources)
     except (OSError, EOFError, ValueError) as exc:
         module.fail_json(msg="vulnerability_data: cannot use %s: %s" % (path, exc))
-    release = read_os_release().get("VERSION_CODENAME") or None
+    release = os_release.get("VERSION_CODENAME") or None
     info = {"path": path, "format": data["format"], "release": release}
     return vulnlib.apply(patches, data, release, source_of), info
 
@@ -433,9 +423,10 @@ def main():
         ),
         supports_check_mode=True,
     )
+    os_release = osinfo.read_os_release()
     manager = module.params["package_manager"]
     if manager == "auto":
-        manager = osinfo.package_manager(read_os_release(), module.get_bin_path)
+        manager = osinfo.package_manager(os_release, module.get_bin_path)
     elif not module.get_bin_path(osinfo.BINARIES[manager]):
         module.fail_json(msg="package_manager=%s but %s is not on this host" % (manager, osinfo.BINARIES[manager]))
     if manager is None:
@@ -445,7 +436,8 @@ def main():
     if manager == "apt":
         patches, removals, cache_updated = scan_apt(module)
         if module.params["vulnerability_data"]:
-            patches, extra["vulnerability_data"] = apply_vulnerability_data(module, patches, module.params["vulnerability_data"])
+            patches, extra["vulnerability_data"] = apply_vulnerability_data(module, patches, module.params["vulnerability_data"],
+                                                                            os_release)
         installed = installed_versions(module, module.params["packages"])
     else:
         if manager == "zypper":
@@ -457,7 +449,7 @@ def main():
     module.exit_json(
         changed=False,
         package_manager=manager,
-        product=product_from_os_release(read_os_release()),
+        product=product_from_os_release(os_release),
         patches=patches,
         removals=removals,
         installed=installed,

@@ -156,12 +156,8 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils import osinfo, p
 def main():
     module = AnsibleModule(argument_spec=preflight.ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        with open("/etc/os-release") as handle:
-            os_release = osinfo.parse_os_release(handle.read())
-    except OSError:
-        os_release = {}
-    try:
-        result = preflight.check(module.params, osinfo.package_manager(os_release, module.get_bin_path), module.run_command)
+        result = preflight.check(module.params, osinfo.package_manager(osinfo.read_os_release(), module.get_bin_path),
+                                 module.run_command)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)

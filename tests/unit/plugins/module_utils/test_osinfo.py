@@ -31,3 +31,12 @@ def test_family(text, family):
 ])
 def test_package_manager_follows_the_family(text, binaries, manager):
     assert osinfo.package_manager(osinfo.parse_os_release(text), binaries.__contains__) == manager
+
+
+def test_read_os_release_takes_the_first_readable_file(tmp_path):
+    first, second = tmp_path / "etc-os-release", tmp_path / "usr-lib-os-release"
+    second.write_text('ID=debian\nVERSION_CODENAME="bookworm"\n')
+    assert osinfo.read_os_release((str(first), str(second))) == {"ID": "debian", "VERSION_CODENAME": "bookworm"}
+    first.write_text("ID=rocky\n")
+    assert osinfo.read_os_release((str(first), str(second))) == {"ID": "rocky"}
+    assert osinfo.read_os_release((str(tmp_path / "none"),)) == {}

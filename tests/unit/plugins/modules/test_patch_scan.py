@@ -76,7 +76,7 @@ def scan(monkeypatch):
         monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
         monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
         monkeypatch.setattr(basic.AnsibleModule, "warn", lambda module, text: host.warnings.append(text))
-        monkeypatch.setattr(patch_scan, "read_os_release", lambda: host.os_release)
+        monkeypatch.setattr(patch_scan.osinfo, "read_os_release", lambda: host.os_release)
         with patch_module_args(dict(args or {}, _ansible_check_mode=check_mode)):
             with pytest.raises(Exited) as caught:
                 patch_scan.main()
