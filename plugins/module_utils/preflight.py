@@ -208,6 +208,25 @@ def check(params, manager, run):
                 disks=disks, reboot_pending=reboot, services=services, python_version=platform.python_version())
 
 
+def outcome(info, ssm):
+    """The preflight record of a host: {status, message, data} for the ledger.
+
+    `ssm` is what SSM's answer means for the host (module_utils/ssm_agent.py gate()); `info` is the
+    registered preflight_info result (skipped when SSM already stopped the host, unreachable or
+    failed when the host did not answer). SSM's view comes first, then the connection, then the
+    checks on the host.
+    """
+    if ssm["reason"]:
+        return {"status": "failed", "message": ssm["reason"], "data": {"ssm_agent": ssm["entry"]}}
+    if info.get("unreachable") or info.get("failed"):
+        return {"status": "unreachable" if info.get("unreachable") else "failed",
+                "message": str(info.get("msg") or "no answer"), "data": {}}
+    data = dict((key, info[key]) for key in ("package_manager", "disks", "locks", "reboot_pending", "python_version",
+                                             "services"))
+    data["ssm_agent"] = ssm["record"]
+    return {"status": "ok" if info["ready"] else "failed", "message": "; ".join(info["reasons"]), "data": data}
+
+
 def probe(params, modules):
     """check() as a light probe runs it on the host (module_utils/probe.py): the stdlib and osinfo only."""
     import shutil

@@ -132,3 +132,34 @@ def test_process_names_sees_this_process():
 ])
 def test_evaluate_inactive_agents(services, expected):
     assert preflight.evaluate([], [{"path": "/", "free_mb": 600}], 500, False, False, services) == expected
+
+
+NO_SSM = {"reason": "", "entry": {}, "record": None, "agent_services": []}
+INFO = {"ready": True, "reasons": [], "package_manager": "apt", "disks": [{"path": "/", "free_mb": 900}], "locks": [],
+        "reboot_pending": False, "python_version": "3.11.2", "services": [], "changed": False}
+
+
+@pytest.mark.parametrize("info, ssm, status, message, data", [
+    (INFO, NO_SSM, "ok", "", dict((k, INFO[k]) for k in ("package_manager", "disks", "locks", "reboot_pending",
+                                                           "python_version", "services")) | {"ssm_agent": None}),
+    (dict(INFO, ready=False, reasons=["only 10 MiB free on / (need 500 MiB)", "a reboot from an earlier change is pending"]),
+     NO_SSM, "failed", "only 10 MiB free on / (need 500 MiB); a reboot from an earlier change is pending", None),
+    ({"unreachable": True, "msg": "Failed to connect to the host via ssh"}, NO_SSM, "unreachable",
+     "Failed to connect to the host via ssh", {}),
+    ({"failed": True, "msg": "preflight checks did not run on the host (exit code 127): no Python on this host"}, NO_SSM,
+     "failed", "preflight checks did not run on the host (exit code 127): no Python on this host", {}),
+    ({"unreachable": True}, NO_SSM, "unreachable", "no answer", {}),
+    # SSM stopped the host first: preflight_info was skipped, the host never contacted
+    ({"skipped": True, "changed": False}, dict(NO_SSM, reason="SSM agent ConnectionLost", entry={"ready": False}),
+     "failed", "SSM agent ConnectionLost", {"ssm_agent": {"ready": False}}),
+])
+def test_outcome_table(info, ssm, status, message, data):
+    result = preflight.outcome(info, ssm)
+    assert (result["status"], result["message"]) == (status, message)
+    if data is not None:
+        assert result["data"] == data
+
+
+def test_outcome_keeps_what_ssm_said_of_a_ready_host():
+    entry = {"instance_id": "i-0123456789abcdef0", "ready": True}
+    assert preflight.outcome(INFO, dict(NO_SSM, entry=entry, record=entry))["data"]["ssm_agent"] == entry
