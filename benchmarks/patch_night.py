@@ -177,44 +177,12 @@ def security_set(refresh):
         return None, str(exc)
 
 
-def build_security_repo(manifest):
-    """A signed local archive laid out like Debian's bookworm-security, from the frozen debs."""
-    if not os.path.exists(os.path.join(STATE, "gpg", "done")):
-        localfleet("up", "1", "--fresh")  # builds the local test archive and its key
+def build_security_repo():
+    """A signed local archive laid out like Debian's bookworm-security, from the frozen debs (signed
+    with the local test archive's key, which the hosts trust)."""
     repo = os.path.join(SECURITY_CACHE, "repo")
-    shutil.rmtree(repo, ignore_errors=True)
-    pool = os.path.join(repo, "pool", "main")
-    os.makedirs(pool)
-    for deb in manifest["debs"]:
-        shutil.copy(os.path.join(SECURITY_CACHE, "debs", deb), pool)
-    dist = os.path.join(repo, "dists", SECURITY_SUITE)
-    os.makedirs(os.path.join(dist, "main", "binary-amd64"))
-    packages = subprocess.run(["apt-ftparchive", "packages", "pool/main"], cwd=repo, stdout=subprocess.PIPE,
-                              check=True).stdout
-    with open(os.path.join(dist, "main", "binary-amd64", "Packages"), "wb") as handle:
-        handle.write(packages)
-    release = subprocess.run([
-        "apt-ftparchive",
-        "-o", "APT::FTPArchive::Release::Origin=Debian",
-        "-o", "APT::FTPArchive::Release::Label=Debian-Security",
-        "-o", "APT::FTPArchive::Release::Suite=%s" % SECURITY_SUITE,
-        "-o", "APT::FTPArchive::Release::Codename=%s" % SECURITY_SUITE,
-        "-o", "APT::FTPArchive::Release::Version=12",
-        "-o", "APT::FTPArchive::Release::Architectures=amd64 all",
-        "-o", "APT::FTPArchive::Release::Components=main",
-        "release", "."], cwd=dist, stdout=subprocess.PIPE, check=True).stdout
-    with open(os.path.join(dist, "Release"), "wb") as handle:
-        handle.write(release)
-    # the local test archive's key (tools/localfleet gpg_home(); made by the first `up`)
-    subprocess.run(["gpg", "--batch", "--yes", "--homedir", os.path.join(STATE, "gpg"), "--clearsign",
-                    "-o", os.path.join(dist, "InRelease"), os.path.join(dist, "Release")],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for top, dirs, files in os.walk(repo):
-        for name in dirs:
-            os.chmod(os.path.join(top, name), 0o755)
-        for name in files:
-            os.chmod(os.path.join(top, name), 0o644)
-    os.chmod(repo, 0o755)
+    localfleet("archive", os.path.join(SECURITY_CACHE, "debs"), repo, "--codename", SECURITY_SUITE,
+               "--label", "Debian-Security", "--origin", "Debian", "--version", "12")
     return repo
 
 
@@ -316,7 +284,7 @@ def main():
                 print("security set skipped: %s, and there is no cache in %s" % (note, SECURITY_CACHE))
                 pendings.remove("security")
             else:
-                security_repo = build_security_repo(manifest)
+                security_repo = build_security_repo()
                 print("security set: %d real Debian bookworm updates (%.1f MB of .debs) fetched from the live mirror on "
                       "%s, served as a signed local bookworm-security archive (Label Debian-Security); ours runs with its default "
                       "baseline, no extra vars%s" % (
