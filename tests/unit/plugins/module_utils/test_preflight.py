@@ -140,8 +140,8 @@ INFO = {"ready": True, "reasons": [], "package_manager": "apt", "disks": [{"path
 
 
 @pytest.mark.parametrize("info, ssm, status, message, data", [
-    (INFO, NO_SSM, "ok", "", dict((k, INFO[k]) for k in ("package_manager", "disks", "locks", "reboot_pending",
-                                                           "python_version", "services")) | {"ssm_agent": None}),
+    (INFO, NO_SSM, "ok", "", {"package_manager": "apt", "disks": [{"path": "/", "free_mb": 900}], "locks": [],
+                              "reboot_pending": False, "python_version": "3.11.2", "services": [], "ssm_agent": None}),
     (dict(INFO, ready=False, reasons=["only 10 MiB free on / (need 500 MiB)", "a reboot from an earlier change is pending"]),
      NO_SSM, "failed", "only 10 MiB free on / (need 500 MiB); a reboot from an earlier change is pending", None),
     ({"unreachable": True, "msg": "Failed to connect to the host via ssh"}, NO_SSM, "unreachable",
