@@ -176,6 +176,26 @@ options:
       ssm_bucket_name:
         description: S3 bucket the C(amazon.aws.aws_ssm) connection uses for file transfers.
         type: str
+      winrm_port:
+        description:
+          - WinRM (and PSRP) port of Windows hosts, HTTPS. Set as a variable of the C(platform_windows) group, with
+            C(ansible_winrm_scheme=https), C(ansible_winrm_transport), C(ansible_winrm_server_cert_validation) and
+            their C(ansible_psrp_*) twins, so group_vars override any of them. An on-prem C(port) wins for its host.
+        type: int
+        default: 5986
+      winrm_transport:
+        description: WinRM authentication (C(ansible_winrm_transport)); V(kerberos) for domain members (see docs/windows_hosts.md).
+        type: str
+        choices: [ntlm, kerberos, credssp, certificate, basic]
+        default: ntlm
+      winrm_server_cert_validation:
+        description: Check the host's WinRM certificate (C(ansible_winrm_server_cert_validation)). Keep V(validate).
+        type: str
+        choices: [validate, ignore]
+        default: validate
+      winrm_ca_trust_path:
+        description: CA bundle that signed the hosts' WinRM certificates (C(ansible_winrm_ca_trust_path)); default the system's.
+        type: str
   access_key:
     description: AWS access key id. Default is the usual AWS credential chain (environment, profile, instance role).
     type: str
@@ -470,6 +490,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                  % (self.NAME, failure))
         coverage = frozenset(tuple(item) for item in remote["coverage"])
         built = inv.build(remote["ec2"], remote["ssm"], onprem, settings, coverage)
+        self._connection_settings = settings["connection"]
         for warning in built.warnings:
             self.display.warning("%s: %s" % (self.NAME, warning))
         self._populate(built)
@@ -558,6 +579,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for group, members in built.groups.items():
             for name in members:
                 inventory.add_child(group, name)
+        if "platform_windows" in built.groups:
+            for var, value in inv.windows_group_vars(self._connection_settings).items():
+                inventory.set_variable("platform_windows", var, value)
 
 
 class _Fetcher(object):

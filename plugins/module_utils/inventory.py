@@ -231,18 +231,53 @@ def validate_group_name(value, where):
     return value
 
 
+WINRM_TRANSPORTS = ("ntlm", "kerberos", "credssp", "certificate", "basic")
+CERT_VALIDATION = ("validate", "ignore")
+# psrp names the same authentications differently
+PSRP_AUTH = {"ntlm": "ntlm", "kerberos": "kerberos", "credssp": "credssp", "certificate": "certificate", "basic": "basic"}
+
+
 def validate_connection(value):
     where = "connection"
     section = _section(value, where)
-    check_unknown(section, ("prefer", "ec2_address", "ssm_bucket_name"), where)
+    check_unknown(section, ("prefer", "ec2_address", "ssm_bucket_name", "winrm_port", "winrm_transport",
+                            "winrm_server_cert_validation", "winrm_ca_trust_path"), where)
     prefer = section.get("prefer") or "network"
     if prefer not in ("network", "ssm"):
         _fail(where + ".prefer", "expected network or ssm, got %r" % (prefer,))
     address = section.get("ec2_address") or "private-ip-address"
     if address not in EC2_ADDRESS_CHOICES:
         _fail(where + ".ec2_address", "expected one of %s, got %r" % (", ".join(EC2_ADDRESS_CHOICES), address))
+    port = section.get("winrm_port", WINRM_PORT)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        _fail(where + ".winrm_port", "expected a port number (1-65535), got %r" % (port,))
+    transport = section.get("winrm_transport") or "ntlm"
+    if transport not in WINRM_TRANSPORTS:
+        _fail(where + ".winrm_transport", "expected one of %s, got %r" % (", ".join(WINRM_TRANSPORTS), transport))
+    validation = section.get("winrm_server_cert_validation") or "validate"
+    if validation not in CERT_VALIDATION:
+        _fail(where + ".winrm_server_cert_validation", "expected validate or ignore, got %r" % (validation,))
     return {"prefer": prefer, "ec2_address": address,
-            "ssm_bucket_name": _opt_str(section.get("ssm_bucket_name"), where + ".ssm_bucket_name")}
+            "ssm_bucket_name": _opt_str(section.get("ssm_bucket_name"), where + ".ssm_bucket_name"),
+            "winrm_port": port, "winrm_transport": transport, "winrm_server_cert_validation": validation,
+            "winrm_ca_trust_path": _opt_str(section.get("winrm_ca_trust_path"), where + ".winrm_ca_trust_path")}
+
+
+def windows_group_vars(connection):
+    """Variables of the platform_windows group: WinRM (and PSRP) over HTTPS with the certificate checked.
+
+    Group variables, not host variables, so the inventory's group_vars (platform_windows.yml, a
+    patch group's file, all.yml) override any of them; a host's own on-prem port still wins.
+    """
+    found = {"ansible_port": connection["winrm_port"], "ansible_winrm_scheme": "https",
+             "ansible_winrm_transport": connection["winrm_transport"],
+             "ansible_winrm_server_cert_validation": connection["winrm_server_cert_validation"],
+             "ansible_psrp_protocol": "https", "ansible_psrp_auth": PSRP_AUTH[connection["winrm_transport"]],
+             "ansible_psrp_cert_validation": connection["winrm_server_cert_validation"]}
+    if connection["winrm_ca_trust_path"]:
+        found["ansible_winrm_ca_trust_path"] = connection["winrm_ca_trust_path"]
+        found["ansible_psrp_ca_path"] = connection["winrm_ca_trust_path"]
+    return found
 
 
 def validate_settings(options):
@@ -959,7 +994,9 @@ def host_vars(machine, settings):
     hv["fleetpatch_platform"] = platform
     put("fleetpatch_os_family", family)
     put("fleetpatch_os_version", ssm.get("platform_version"), first.get("os_version"))
-    hv["fleetpatch_snapshot_provider"] = first.get("snapshot_provider") or ("ec2" if ec2 is not None else "package_state")
+    # package_state reads dpkg/rpm: a Windows host off EC2 has no provider unless its file names one (vmware)
+    hv["fleetpatch_snapshot_provider"] = first.get("snapshot_provider") or (
+        "ec2" if ec2 is not None else ("none" if platform == "windows" else "package_state"))
     put("fleetpatch_ssm_ping_status", ssm.get("ping_status"))
     put("fleetpatch_ssm_agent_version", ssm.get("agent_version"))
     _connection(hv, machine, platform, settings["connection"])
@@ -1006,8 +1043,9 @@ def _connection(hv, machine, platform, options):
     port = onp.get("port") if onp is not None else None
     if port:
         hv["ansible_port"] = port
-    elif chosen in ("winrm", "psrp"):
-        hv["ansible_port"] = WINRM_PORT
+    elif chosen == "ssh" and platform == "windows":
+        # the platform_windows group's port is WinRM's (windows_group_vars): OpenSSH on Windows keeps 22
+        hv["ansible_port"] = 22
     if onp is not None and onp.get("user"):
         hv["ansible_user"] = onp["user"]
 

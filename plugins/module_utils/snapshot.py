@@ -57,6 +57,9 @@ def choose_provider(hostvars, policy="best_effort"):
     if explicit:
         if explicit not in PROVIDERS:
             raise SnapshotError("fleetpatch_snapshot_provider %r is not one of %s" % (explicit, ", ".join(PROVIDERS)))
+        if explicit in ("lvm", "package_state") and str(hostvars.get("fleetpatch_platform") or "").lower() == "windows":
+            raise SnapshotError("fleetpatch_snapshot_provider %r cannot protect a Windows host: use ec2, vmware or none "
+                                "(the rollback uninstalls this run's KBs without one)" % explicit)
         return {"provider": explicit, "reason": "set by fleetpatch_snapshot_provider"}
     instance_id = str(hostvars.get("fleetpatch_instance_id") or "")
     if hostvars.get("fleetpatch_source") == "ec2" or instance_id.startswith("i-"):

@@ -690,3 +690,24 @@ def test_list_output_shows_trusted_words_plain_and_aws_values_marked_unsafe(tmp_
         "fleetpatch_source": "ec2", "fleetpatch_sources": ["ec2"], "fleetpatch_platform": "linux",
         "ansible_connection": "ssh", "fleetpatch_owner": {"__ansible_unsafe": "{{ 6 * 7 }}"},
         "fleetpatch_instance_id": {"__ansible_unsafe": "i-0a"}, "ansible_host": {"__ansible_unsafe": "10.0.0.5"}}
+
+
+def test_windows_winrm_vars_are_group_vars_that_group_vars_override(tmp_path, monkeypatch):
+    """WinRM over HTTPS with the certificate checked, from the plugin; group_vars/ files win over it."""
+    from ansible.vars.manager import VariableManager
+
+    (tmp_path / "win.yml").write_text("hosts:\n  - {name: win-a, platform: windows, address: 10.9.0.1}\n"
+                                      "  - {name: win-b, platform: windows, address: 10.9.0.2, port: 5999}\n"
+                                      "  - {name: lin-a, address: 10.9.0.3}\n")
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "platform_windows.yml").write_text("ansible_winrm_transport: kerberos\n")
+    path = write_config(tmp_path, sources={"onprem": {"files": ["win.yml"]}})
+    manager = load(path, monkeypatch)
+    variables = VariableManager(loader=DataLoader(), inventory=manager)
+    win_a = variables.get_vars(host=manager.get_host("win-a"))
+    assert {k: win_a[k] for k in ("ansible_connection", "ansible_port", "ansible_winrm_scheme", "ansible_winrm_transport",
+                                  "ansible_winrm_server_cert_validation")} == {
+        "ansible_connection": "winrm", "ansible_port": 5986, "ansible_winrm_scheme": "https",
+        "ansible_winrm_transport": "kerberos", "ansible_winrm_server_cert_validation": "validate"}
+    assert variables.get_vars(host=manager.get_host("win-b"))["ansible_port"] == 5999     # the host's own port
+    assert "ansible_winrm_scheme" not in variables.get_vars(host=manager.get_host("lin-a"))

@@ -541,7 +541,7 @@ def test_patch_group_tag(tags, tag_option, group):
 
 @pytest.mark.parametrize("machine,options,expected", [
     (inv.Machine(ec2=ec2("i-0e1", platform="windows")), {},
-     {"ansible_connection": "winrm", "ansible_port": 5986, "ansible_host": "10.0.0.226", "fleetpatch_platform": "windows"}),
+     {"ansible_connection": "winrm", "ansible_port": None, "ansible_host": "10.0.0.226", "fleetpatch_platform": "windows"}),
     (inv.Machine(ec2=ec2("i-0e1", public_ip="54.0.0.1")), {"connection": {"ec2_address": "public-ip-address"}},
      {"ansible_connection": "ssh", "ansible_host": "54.0.0.1"}),
     (inv.Machine(ec2=ec2("i-0e1", private_ip=None, private_dns=None)), {}, {"ansible_connection": "ssh"}),
@@ -560,7 +560,10 @@ def test_patch_group_tag(tags, tag_option, group):
      {"ansible_connection": "ssh", "ansible_host": "db1.corp", "ansible_port": 2222, "ansible_user": "patcher",
       "fleetpatch_source": "onprem", "fleetpatch_platform": "linux"}),
     (inv.Machine(onprem=onprem("win1", address="10.1.1.2", connection="winrm")), {},
-     {"ansible_connection": "winrm", "ansible_host": "10.1.1.2", "ansible_port": 5986, "fleetpatch_platform": "windows"}),
+     {"ansible_connection": "winrm", "ansible_host": "10.1.1.2", "ansible_port": None, "fleetpatch_platform": "windows",
+      "fleetpatch_snapshot_provider": "none"}),
+    (inv.Machine(onprem=onprem("win2", address="10.1.1.3", connection="ssh", platform="windows")), {},
+     {"ansible_connection": "ssh", "ansible_port": 22, "fleetpatch_platform": "windows"}),
     (inv.Machine(onprem=onprem("db1", os_family="redhat", os_version="8", patch_group="db", snapshot_provider="lvm"),
                  ssm=ssm(MI, platform_type="Linux", platform_name="Rocky Linux", platform_version="9.4")), {},
      {"ansible_connection": "ssh", "ansible_host": "db1", "fleetpatch_source": "onprem", "fleetpatch_sources": ["ssm", "onprem"],
@@ -681,3 +684,26 @@ def test_build_end_to_end():
     assert built.groups["patch_group_unassigned"] == ["lab1", "web-1_i-0a2"]
     assert built.groups["source_ssm"] == ["db1", "web-1_i-0a1"]
     assert built.warnings == ["host name web-1 is wanted by 2 machines; named web-1_i-0a1, web-1_i-0a2"]
+
+
+def test_windows_connection_group_vars():
+    """WinRM's port, HTTPS, transport and certificate validation are platform_windows group vars (group_vars win)."""
+    settings = inv.validate_connection({})
+    assert inv.windows_group_vars(settings) == {
+        "ansible_port": 5986, "ansible_winrm_scheme": "https", "ansible_winrm_transport": "ntlm",
+        "ansible_winrm_server_cert_validation": "validate", "ansible_psrp_protocol": "https", "ansible_psrp_auth": "ntlm",
+        "ansible_psrp_cert_validation": "validate"}
+    custom = inv.windows_group_vars(inv.validate_connection(
+        {"winrm_port": 15986, "winrm_transport": "kerberos", "winrm_ca_trust_path": "/etc/pki/corp-ca.pem"}))
+    assert (custom["ansible_port"], custom["ansible_winrm_transport"], custom["ansible_winrm_ca_trust_path"]) == (
+        15986, "kerberos", "/etc/pki/corp-ca.pem")
+
+
+@pytest.mark.parametrize("section,words", [
+    ({"winrm_port": 0}, "connection.winrm_port: expected a port number"),
+    ({"winrm_transport": "plaintext"}, "connection.winrm_transport: expected one of ntlm, kerberos"),
+    ({"winrm_server_cert_validation": "no"}, "connection.winrm_server_cert_validation: expected validate or ignore"),
+])
+def test_bad_windows_connection_options(section, words):
+    with pytest.raises(inv.InventoryConfigError, match=words):
+        inv.validate_connection(section)

@@ -35,6 +35,9 @@ def test_choose_provider(hostvars, policy, provider):
     ({"fleetpatch_source": "ec2"}, "required", "fleetpatch_instance_id None is not an EC2 instance id"),
     ({"fleetpatch_source": "ec2", "fleetpatch_instance_id": "mi-0123"}, "required", "is not an EC2 instance id"),
     ({}, "always", "snapshot policy 'always' is not one of required, best_effort, none"),
+    # dpkg/rpm state or LVM cannot protect a Windows host
+    ({"fleetpatch_platform": "windows", "fleetpatch_snapshot_provider": "package_state"}, "best_effort",
+     "'package_state' cannot protect a Windows host: use ec2, vmware or none"),
 ])
 def test_choose_provider_rejects_bad_vars(hostvars, policy, fragment):
     with pytest.raises(s.SnapshotError) as err:

@@ -1,0 +1,8 @@
+# TEST ONLY (see the collection's README.md): win_reboot replays recorded results, touching no host.
+from __future__ import annotations
+
+from ansible_collections.ansible.windows.plugins.plugin_utils._replay import ReplayAction
+
+
+class ActionModule(ReplayAction):
+    pass

@@ -1,0 +1,245 @@
+"""The night with a mixed Linux + Windows inventory: the Debian hosts are patched for real, the
+Windows hosts answer through the TEST-ONLY ansible.windows stand-in (tests/integration/test_only_collections,
+recorded results, see its README.md). No Windows host and no PowerShell ran here.
+
+The Windows hosts come from the collection's inventory plugin (on-prem file, platform windows) with
+its WinRM connection variables (127.0.0.1:5986, where nothing listens in the test's network
+namespace): any task that really connected would make them unreachable. What is checked: the
+install -> reboot -> search loop, the retry after a WinRM drop, the accept lists and reboot timeout
+the roles asked for, the wusa rollback, the CR notes, the ledger rows and the report.
+"""
+
+import json
+import os
+
+import pytest
+from fleetlib import HOSTS, ROOT, expected_versions, installed, localfleet, run_playbook
+
+pytestmark = pytest.mark.integration
+
+REPLAY_COLLECTIONS = os.path.join(ROOT, "tests", "integration", "test_only_collections")
+CVRF = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "fixtures", "msrc_cvrf_2024-Jan.json")
+WINDOWS = ["win-1", "win-2"]
+
+SSU = ("1f2e3d4c-5b6a-4978-8a7b-6c5d4e3f2a10", "5034863", ["Critical Updates", "Windows Server 2019"],
+       "2024-01 Servicing Stack Update for Windows Server 2019 for x64-based Systems (KB5034863)")
+CU = ("0b3c3a5b-9f73-4b5e-9d31-8d5f6c7e2c11", "5034127", ["Security Updates", "Windows Server 2019"],
+      "2024-01 Cumulative Update for Windows Server 2019 (1809) for x64-based Systems (KB5034127)")
+MSRT = ("2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c99", "890830", ["Update Rollups", "Windows Server 2019"],
+        "Windows Malicious Software Removal Tool x64 - v5.120 (KB890830)")
+PREVIEW = ("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "5034204", ["Security Updates", "Windows Server 2019"],
+           "2024-01 Cumulative Update Preview for .NET Framework 3.5 and 4.8 for Windows Server 2019 (KB5034204)")
+
+
+def update(spec, installed=False, failure=None):
+    uid, kb, categories, title = spec
+    entry = {"id": uid, "kb": [kb], "categories": categories, "title": title, "downloaded": installed, "installed": installed}
+    if failure:
+        entry.update(failure_hresult_code=failure[0], failure_msg=failure[1])
+    return entry
+
+
+def searched(*specs):
+    return {"changed": False, "reboot_required": False, "rebooted": False, "found_update_count": len(specs),
+            "failed_update_count": 0, "installed_update_count": 0, "filtered_updates": {},
+            "updates": dict((s[0], update(s)) for s in specs), "_expect": {"state": "searched"}}
+
+
+def installed_result(accept, *specs, reboot_required=True):
+    return {"changed": True, "reboot_required": reboot_required, "rebooted": False, "found_update_count": len(specs),
+            "failed_update_count": 0, "installed_update_count": len(specs), "filtered_updates": {},
+            "updates": dict((s[0], update(s, installed=True)) for s in specs),
+            "_expect": {"state": "installed", "accept_list": accept, "reboot": False, "category_names": ["*"]}}
+
+
+PREFLIGHT = {"changed": False, "output": [{"system_drive": "C:", "free_mb": 20480, "reboot_pending_keys": []}], "error": [],
+             "_expect": {}}
+SERVICES = {"changed": False, "exists": True, "services": [
+    {"name": "wuauserv", "state": "stopped", "start_mode": "manual"},
+    {"name": "W3SVC", "state": "started", "start_mode": "auto"}]}
+URI = {"changed": False, "status_code": 200, "content": "ok", "_expect": {"url": "http://localhost/health"}}
+TCP = {"changed": False, "elapsed": 0, "_expect": {"port": 443}}
+PS_OK = {"changed": False, "output": [], "error": [], "_expect": {"script": "Get-Item C:\\inetpub\\wwwroot\\web.config"}}
+PS_BROKEN = {"failed": True, "changed": False, "output": [], "msg": "script threw",
+             "error": [{"message": "Cannot find path 'C:\\inetpub\\wwwroot\\web.config'"}]}
+REBOOT = {"changed": True, "rebooted": True, "elapsed": 312, "_expect": {"reboot_timeout": 3600}}
+LOST = {"unreachable": True, "msg": "winrm connection error: Read timed out. (read timeout=30)", "updates": {}, "filtered_updates": {},
+        "found_update_count": 0, "failed_update_count": 0, "installed_update_count": 0}
+
+RECORDINGS = {
+    # servicing stack first, a WinRM drop during the first install, the cumulative update in round 2
+    "win-1": {
+        "win_powershell": [PREFLIGHT, PS_OK, PS_OK],
+        "win_service_info": [SERVICES, SERVICES, SERVICES],
+        "win_uri": [URI, URI],
+        "win_wait_for": [TCP, TCP],
+        "win_updates": [
+            searched(SSU, CU, MSRT, PREVIEW),                                   # scan
+            LOST,                                                               # round 1, connection lost
+            installed_result(["^KB5034127$", "^KB5034863$"], SSU),              # round 1, retried
+            searched(CU, MSRT, PREVIEW),                                        # round 1, after the reboot
+            installed_result(["^KB5034127$"], CU),                              # round 2
+            searched(MSRT, PREVIEW),                                            # round 2, after the reboot
+            searched(MSRT, PREVIEW),                                            # rescan
+        ],
+        "win_reboot": [REBOOT, REBOOT],
+    },
+    # one round; the PowerShell check breaks after it: the KB is uninstalled with wusa
+    "win-2": {
+        "win_powershell": [PREFLIGHT, PS_OK, PS_BROKEN, PS_OK],
+        "win_service_info": [SERVICES, SERVICES, SERVICES, SERVICES],
+        "win_uri": [URI, URI, URI],
+        "win_wait_for": [TCP, TCP, TCP],
+        "win_updates": [
+            searched(CU, MSRT),
+            installed_result(["^KB5034127$"], CU),
+            searched(MSRT),
+        ],
+        "win_reboot": [REBOOT, REBOOT],
+        "win_command": [{"changed": True, "rc": 3010, "stdout": "", "stderr": "",
+                         "_expect": {"argv": ["wusa.exe", "/uninstall", "/kb:5034127", "/quiet", "/norestart"]}}],
+    },
+}
+
+INVENTORY = """\
+plugin: fleetpatch.hybrid.patch_groups
+strict: true
+sources:
+  onprem:
+    files: [windows_hosts.yml]
+"""
+HOSTS_FILE = {"defaults": {"platform": "windows", "os_family": "windows", "os_version": "10.0.17763",
+                           "patch_group": "win-prod", "environment": "Prod", "address": "127.0.0.1"},
+              "hosts": [{"name": "win-1"}, {"name": "win-2"}]}
+GROUP_VARS = {
+    "fleetpatch_baseline": {"name": "windows-security", "operating_system": "WINDOWS",
+                            "approval_rules": [{"classifications": ["SecurityUpdates", "CriticalUpdates"], "severities": ["*"]}],
+                            "rejected_patches": ["*Preview*"]},
+    "fleetpatch_msrc_cvrf": [CVRF],
+    "fleetpatch_health_checks": [
+        {"type": "service", "service": "W3SVC"},
+        {"type": "http", "url": "http://localhost/health"},
+        {"type": "tcp", "port": 443},
+        {"type": "powershell", "name": "web.config present", "script": "Get-Item C:\\inetpub\\wwwroot\\web.config"}],
+    "patch_windows_connection_delay": 0,
+    "scan_windows_connection_delay": 0,
+    "validate_delay": 0,
+    "validate_retries": 0,
+}
+
+
+def calls(replay, host, module):
+    with open(os.path.join(replay, "calls.jsonl")) as handle:
+        return [c for c in map(json.loads, handle) if c["host"] == host and c["module"] == module]
+
+
+@pytest.fixture(scope="module")
+def night(fleet, tmp_path_factory):
+    before, after = expected_versions()
+    for name in HOSTS.values():
+        localfleet("reset", name)
+    inventory = tmp_path_factory.mktemp("windows_inventory")
+    (inventory / "windows.patch_groups.yml").write_text(INVENTORY)
+    (inventory / "windows_hosts.yml").write_text(json.dumps(HOSTS_FILE))
+    (inventory / "group_vars").mkdir()
+    (inventory / "group_vars" / "platform_windows.yml").write_text(json.dumps(GROUP_VARS))
+    replay = tmp_path_factory.mktemp("windows_replay")
+    for host, recorded in RECORDINGS.items():
+        (replay / ("%s.json" % host)).write_text(json.dumps(recorded))
+    os.environ["FLEETPATCH_TEST_WINDOWS_REPLAY"] = str(replay)
+    saved = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
+    # the test-only stand-in first, then this collection (ansible.cfg's path), then the bundle's
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([REPLAY_COLLECTIONS, os.path.join(ROOT, ".cache", "collections")])
+    try:
+        run = run_playbook(str(tmp_path_factory.mktemp("night")), "-i", str(inventory / "windows.patch_groups.yml"),
+                           "-e", "fleetpatch_targets=" + ":".join(sorted(HOSTS) + WINDOWS))
+    finally:
+        os.environ.pop("FLEETPATCH_TEST_WINDOWS_REPLAY")
+        if saved is None:
+            os.environ.pop("ANSIBLE_COLLECTIONS_PATH")
+        else:
+            os.environ["ANSIBLE_COLLECTIONS_PATH"] = saved
+    run.replay = str(replay)
+    run.expected = after
+    run.output = run.stdout[-6000:] + run.stderr[-3000:]
+    with open(os.path.join(run.outdir, "ansible-output.txt"), "w") as handle:
+        handle.write(run.stdout + run.stderr)
+    return run
+
+
+def statuses(run):
+    return dict((h["name"], h["status"]) for h in run.report["hosts"])
+
+
+def test_linux_hosts_patched_for_real_beside_windows(night):
+    for host, name in HOSTS.items():
+        assert installed(name) == night.expected[host], night.output
+    got = statuses(night)
+    assert dict((h, got[h]) for h in HOSTS) == dict((h, "patched") for h in HOSTS), got
+
+
+def test_windows_statuses_and_no_real_connection(night):
+    got = statuses(night)
+    assert (got["win-1"], got["win-2"]) == ("patched", "rolled_back"), night.output
+    # nothing listens on 127.0.0.1:5986: a task that connected would have left the host unreachable
+    assert night.rows("SELECT COUNT(*) FROM host_phases WHERE run_id=? AND status='unreachable'", night.run_id) == [(0,)]
+    assert "UNREACHABLE" not in night.stdout
+
+
+def test_scan_maps_kbs_with_cves_from_the_cvrf_document(night):
+    (data,) = night.rows("SELECT data FROM host_phases WHERE run_id=? AND host='win-1' AND phase='scan'", night.run_id)[0]
+    patches = dict((p["name"], p) for p in json.loads(data)["patches"])
+    assert sorted(patches) == ["KB5034127", "KB5034204", "KB5034863", "KB890830"]
+    assert patches["KB5034127"]["cves"] == ["CVE-2024-20674", "CVE-2024-20699"]
+    assert patches["KB5034127"]["severity"] == "critical" and patches["KB5034127"]["release_date"] == "2024-01-09"
+    (data,) = night.rows("SELECT data FROM host_phases WHERE run_id=? AND host='win-1' AND phase='approve'", night.run_id)[0]
+    assert json.loads(data)["approved"] == ["KB5034127", "KB5034863"]   # the preview is rejected by title, MSRT not a security update
+
+
+def test_reboot_loop_retry_and_exact_accept_lists(night):
+    installs = [c for c in calls(night.replay, "win-1", "win_updates") if c["args"].get("state") == "installed"]
+    # round 1 twice (the WinRM drop, then the retry), round 2 once; each only the approved KBs still pending
+    assert [c["args"]["accept_list"] for c in installs] == [["^KB5034127$", "^KB5034863$"]] * 2 + [["^KB5034127$"]]
+    assert all(c["args"]["reboot"] is False for c in installs)
+    reboots = calls(night.replay, "win-1", "win_reboot")
+    assert [c["args"]["reboot_timeout"] for c in reboots] == [3600, 3600]
+    (data, status) = night.rows("SELECT data, status FROM host_phases WHERE run_id=? AND host='win-1' AND phase='patch'",
+                                night.run_id)[0]
+    rounds = json.loads(data)["rounds"]
+    assert status == "changed"
+    assert [(r["round"], r["installed"], r["connection_retries"], r["rebooted"], r["still_pending"]) for r in rounds] == [
+        (1, ["KB5034863"], 1, True, ["KB5034127"]), (2, ["KB5034127"], 0, True, [])]
+    (data,) = night.rows("SELECT data FROM host_phases WHERE run_id=? AND host='win-1' AND phase='reboot'", night.run_id)[0]
+    assert [r["reboot_seconds"] for r in json.loads(data)["rounds"]] == [312, 312]
+    # every recorded result was used: no round more, no search less
+    recorded = RECORDINGS["win-1"]["win_updates"]
+    assert len(calls(night.replay, "win-1", "win_updates")) == len(recorded)
+
+
+def test_rescan_proves_the_kbs_and_the_report_lists_them(night):
+    hosts = dict((h["name"], h) for h in night.report["hosts"])
+    patched = dict((c["name"], c) for c in hosts["win-1"]["patched"])
+    assert sorted(patched) == ["KB5034127", "KB5034863"]
+    assert patched["KB5034127"]["to"] == "0b3c3a5b-9f73-4b5e-9d31-8d5f6c7e2c11"
+    assert night.rows("SELECT status FROM host_phases WHERE run_id=? AND host='win-1' AND phase='rescan'", night.run_id) == [("ok",)]
+
+
+def test_failed_validation_uninstalls_the_kb_with_wusa(night):
+    (wusa,) = calls(night.replay, "win-2", "win_command")
+    assert wusa["args"]["argv"] == ["wusa.exe", "/uninstall", "/kb:5034127", "/quiet", "/norestart"]
+    assert len(calls(night.replay, "win-2", "win_reboot")) == 2       # after the install, after the uninstall (3010)
+    (status, message, data) = night.rows("SELECT status, message, data FROM host_phases WHERE run_id=? AND host='win-2' "
+                                         "AND phase='rollback'", night.run_id)[0]
+    assert status == "changed" and "health checks pass" in message, message
+    assert json.loads(data)["plan"]["removed"] == ["KB5034127"]
+    (status,) = night.rows("SELECT status FROM host_phases WHERE run_id=? AND host='win-2' AND phase='validate'", night.run_id)[0]
+    assert status == "failed"
+
+
+def test_change_request_of_the_windows_group_noted_and_closed(night):
+    (number, state, hosts, outcomes) = night.rows(
+        "SELECT number, state, hosts, host_outcomes FROM change_requests WHERE run_id=? AND patch_group='win-prod'", night.run_id)[0]
+    assert sorted(json.loads(hosts)) == WINDOWS and state == "closed"
+    assert json.loads(outcomes) == {"win-1": "patched", "win-2": "rolled_back"}
+    notes = [text for (text,) in night.rows("SELECT text FROM change_request_notes WHERE number=?", number)]
+    assert any("patched" in text and "win-1" in text for text in notes), notes
