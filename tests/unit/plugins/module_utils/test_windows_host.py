@@ -49,7 +49,7 @@ CHECKS = [{"type": "service", "service": "W3SVC"}, {"type": "http", "url": "http
 
 def loop(checks, kind, *results):
     items = [c for c in checks if c["type"] == kind]
-    return {"results": [dict(r, __validate_check=c) for c, r in zip(items, results)]}
+    return {"results": [dict(r, __validate_check=c) for c, r in zip(items, results, strict=True)]}
 
 
 def test_health_checks_and_their_verdict():
