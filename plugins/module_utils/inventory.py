@@ -269,7 +269,7 @@ def windows_group_vars(connection):
     Group variables, not host variables, so the inventory's group_vars (platform_windows.yml, a
     patch group's file, all.yml) override any of them; a host's own on-prem port still wins.
     """
-    found = {"ansible_port": connection["winrm_port"], "ansible_winrm_scheme": "https",
+    found = {"ansible_connection": "winrm", "ansible_port": connection["winrm_port"], "ansible_winrm_scheme": "https",
              "ansible_winrm_transport": connection["winrm_transport"],
              "ansible_winrm_server_cert_validation": connection["winrm_server_cert_validation"],
              "ansible_psrp_protocol": "https", "ansible_psrp_auth": PSRP_AUTH[connection["winrm_transport"]],
@@ -1019,7 +1019,10 @@ def _connection(hv, machine, platform, options):
             chosen = SSM_CONNECTION
         else:
             chosen = "winrm" if platform == "windows" else "ssh"
-    hv["ansible_connection"] = chosen
+    if not (chosen == "winrm" and platform == "windows" and not (onp or {}).get("connection")):
+        # a Windows host's default winrm is a platform_windows group variable (windows_group_vars): group_vars
+        # can turn a fleet to psrp; a connection chosen for the host (SSM, an on-prem entry's) stays its own
+        hv["ansible_connection"] = chosen
     if chosen == SSM_CONNECTION:
         instance_id = machine.instance_id
         hv["ansible_host"] = instance_id

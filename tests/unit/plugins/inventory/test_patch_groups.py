@@ -698,16 +698,18 @@ def test_windows_winrm_vars_are_group_vars_that_group_vars_override(tmp_path, mo
 
     (tmp_path / "win.yml").write_text("hosts:\n  - {name: win-a, platform: windows, address: 10.9.0.1}\n"
                                       "  - {name: win-b, platform: windows, address: 10.9.0.2, port: 5999}\n"
+                                      "  - {name: win-c, platform: windows, address: 10.9.0.4, connection: winrm}\n"
                                       "  - {name: lin-a, address: 10.9.0.3}\n")
     (tmp_path / "group_vars").mkdir()
-    (tmp_path / "group_vars" / "platform_windows.yml").write_text("ansible_winrm_transport: kerberos\n")
+    (tmp_path / "group_vars" / "platform_windows.yml").write_text("ansible_winrm_transport: kerberos\nansible_connection: psrp\n")
     path = write_config(tmp_path, sources={"onprem": {"files": ["win.yml"]}})
     manager = load(path, monkeypatch)
     variables = VariableManager(loader=DataLoader(), inventory=manager)
     win_a = variables.get_vars(host=manager.get_host("win-a"))
     assert {k: win_a[k] for k in ("ansible_connection", "ansible_port", "ansible_winrm_scheme", "ansible_winrm_transport",
                                   "ansible_winrm_server_cert_validation")} == {
-        "ansible_connection": "winrm", "ansible_port": 5986, "ansible_winrm_scheme": "https",
+        "ansible_connection": "psrp", "ansible_port": 5986, "ansible_winrm_scheme": "https",
         "ansible_winrm_transport": "kerberos", "ansible_winrm_server_cert_validation": "validate"}
     assert variables.get_vars(host=manager.get_host("win-b"))["ansible_port"] == 5999     # the host's own port
+    assert variables.get_vars(host=manager.get_host("win-c"))["ansible_connection"] == "winrm"  # set for the host
     assert "ansible_winrm_scheme" not in variables.get_vars(host=manager.get_host("lin-a"))

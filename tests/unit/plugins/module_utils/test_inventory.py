@@ -541,7 +541,7 @@ def test_patch_group_tag(tags, tag_option, group):
 
 @pytest.mark.parametrize("machine,options,expected", [
     (inv.Machine(ec2=ec2("i-0e1", platform="windows")), {},
-     {"ansible_connection": "winrm", "ansible_port": None, "ansible_host": "10.0.0.226", "fleetpatch_platform": "windows"}),
+     {"ansible_connection": None, "ansible_port": None, "ansible_host": "10.0.0.226", "fleetpatch_platform": "windows"}),
     (inv.Machine(ec2=ec2("i-0e1", public_ip="54.0.0.1")), {"connection": {"ec2_address": "public-ip-address"}},
      {"ansible_connection": "ssh", "ansible_host": "54.0.0.1"}),
     (inv.Machine(ec2=ec2("i-0e1", private_ip=None, private_dns=None)), {}, {"ansible_connection": "ssh"}),
@@ -595,10 +595,12 @@ VOCABULARY_MACHINES = [
 @pytest.mark.parametrize("prefer", ["network", "ssm"])
 def test_values_our_code_chooses_are_words_of_the_vocabulary(machine, prefer):
     got = hv(machine, connection={"prefer": prefer})
-    for var in ("fleetpatch_source", "fleetpatch_platform", "fleetpatch_snapshot_provider", "ansible_connection"):
+    for var in ("fleetpatch_source", "fleetpatch_platform", "fleetpatch_snapshot_provider"):
         assert got[var] in inv.VOCABULARY[var], var
     assert set(got["fleetpatch_sources"]) <= set(inv.VOCABULARY["fleetpatch_sources"])
-    for var in ("fleetpatch_os_family", "fleetpatch_ssm_ping_status", "ansible_shell_type"):
+    # a Windows host's default winrm comes from the platform_windows group, not the host
+    assert "ansible_connection" in got or got["fleetpatch_platform"] == "windows"
+    for var in ("fleetpatch_os_family", "fleetpatch_ssm_ping_status", "ansible_shell_type", "ansible_connection"):
         assert var not in got or got[var] in inv.VOCABULARY[var], var
 
 
@@ -690,7 +692,7 @@ def test_windows_connection_group_vars():
     """WinRM's port, HTTPS, transport and certificate validation are platform_windows group vars (group_vars win)."""
     settings = inv.validate_connection({})
     assert inv.windows_group_vars(settings) == {
-        "ansible_port": 5986, "ansible_winrm_scheme": "https", "ansible_winrm_transport": "ntlm",
+        "ansible_connection": "winrm", "ansible_port": 5986, "ansible_winrm_scheme": "https", "ansible_winrm_transport": "ntlm",
         "ansible_winrm_server_cert_validation": "validate", "ansible_psrp_protocol": "https", "ansible_psrp_auth": "ntlm",
         "ansible_psrp_cert_validation": "validate"}
     custom = inv.windows_group_vars(inv.validate_connection(
