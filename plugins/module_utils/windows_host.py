@@ -170,6 +170,7 @@ def uninstall_plan(registered):
         rc = result.get("rc")
         outcomes.append(uninstall_outcome(item.get("kb"), rc if rc in WUSA_EXIT or isinstance(rc, int) else -1,
                                           result.get("stderr") or result.get("msg") or ""))
+
     def pick(status):
         return [o["kb"] for o in outcomes if o["status"] == status]
 

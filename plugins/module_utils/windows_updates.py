@@ -249,8 +249,8 @@ def install_summary(result, approved=None):
         status = "connection_lost"
     elif failed or result.get("failed"):
         status = "failed"
-        if not message:
-            message = "; ".join("%s: %s" % (f["kb"], f["message"]) for f in failed)
+        # win_updates' own msg is generic ("Failed to install updates"): name each failed KB and why
+        message = "; ".join([message] * bool(message) + ["%s: %s" % (f["kb"], f["message"]) for f in failed])
     elif installed:
         status = "installed"
     else:

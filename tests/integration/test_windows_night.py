@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 REPLAY_COLLECTIONS = os.path.join(ROOT, "tests", "integration", "test_only_collections")
 CVRF = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "fixtures", "msrc_cvrf_2024-Jan.json")
-WINDOWS = ["win-1", "win-2"]
+WINDOWS = ["win-1", "win-2", "win-3"]
 
 SSU = ("1f2e3d4c-5b6a-4978-8a7b-6c5d4e3f2a10", "5034863", ["Critical Updates", "Windows Server 2019"],
        "2024-01 Servicing Stack Update for Windows Server 2019 for x64-based Systems (KB5034863)")
@@ -27,6 +27,8 @@ CU = ("0b3c3a5b-9f73-4b5e-9d31-8d5f6c7e2c11", "5034127", ["Security Updates", "W
       "2024-01 Cumulative Update for Windows Server 2019 (1809) for x64-based Systems (KB5034127)")
 MSRT = ("2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c99", "890830", ["Update Rollups", "Windows Server 2019"],
         "Windows Malicious Software Removal Tool x64 - v5.120 (KB890830)")
+DOTNET = ("8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d", "5033907", ["Security Updates", "Windows Server 2019"],
+          "2024-01 Cumulative Update for .NET Framework 3.5, 4.7.2 and 4.8 for Windows Server 2019 for x64 (KB5033907)")
 PREVIEW = ("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "5034204", ["Security Updates", "Windows Server 2019"],
            "2024-01 Cumulative Update Preview for .NET Framework 3.5 and 4.8 for Windows Server 2019 (KB5034204)")
 
@@ -99,6 +101,24 @@ RECORDINGS = {
         "win_command": [{"changed": True, "rc": 3010, "stdout": "", "stderr": "",
                          "_expect": {"argv": ["wusa.exe", "/uninstall", "/kb:5034127", "/quiet", "/norestart"]}}],
     },
+    # round 1 installs the .NET update, round 2's cumulative update fails: the .NET update is uninstalled
+    "win-3": {
+        "win_powershell": [PREFLIGHT, PS_OK, PS_OK],
+        "win_service_info": [SERVICES, SERVICES, SERVICES],
+        "win_uri": [URI, URI],
+        "win_wait_for": [TCP, TCP],
+        "win_updates": [
+            searched(CU, DOTNET),
+            installed_result(["^KB5033907$", "^KB5034127$"], DOTNET, reboot_required=False),
+            searched(CU),
+            dict(installed_result(["^KB5034127$"], reboot_required=False), failed=True, msg="Failed to install updates",
+                 failed_update_count=1, installed_update_count=0,
+                 updates={CU[0]: update(CU, failure=(2149842967, "WU_E_NOT_APPLICABLE 0x80240017"))}),
+            searched(CU),
+        ],
+        "win_command": [{"changed": True, "rc": 0, "stdout": "", "stderr": "",
+                         "_expect": {"argv": ["wusa.exe", "/uninstall", "/kb:5033907", "/quiet", "/norestart"]}}],
+    },
 }
 
 INVENTORY = """\
@@ -110,7 +130,7 @@ sources:
 """
 HOSTS_FILE = {"defaults": {"platform": "windows", "os_family": "windows", "os_version": "10.0.17763",
                            "patch_group": "win-prod", "environment": "Prod", "address": "127.0.0.1"},
-              "hosts": [{"name": "win-1"}, {"name": "win-2"}]}
+              "hosts": [{"name": "win-1"}, {"name": "win-2"}, {"name": "win-3"}]}
 GROUP_VARS = {
     "fleetpatch_baseline": {"name": "windows-security", "operating_system": "WINDOWS",
                             "approval_rules": [{"classifications": ["SecurityUpdates", "CriticalUpdates"], "severities": ["*"]}],
@@ -180,7 +200,7 @@ def test_linux_hosts_patched_for_real_beside_windows(night):
 
 def test_windows_statuses_and_no_real_connection(night):
     got = statuses(night)
-    assert (got["win-1"], got["win-2"]) == ("patched", "rolled_back"), night.output
+    assert (got["win-1"], got["win-2"], got["win-3"]) == ("patched", "rolled_back", "rolled_back"), night.output
     # nothing listens on 127.0.0.1:5986: a task that connected would have left the host unreachable
     assert night.rows("SELECT COUNT(*) FROM host_phases WHERE run_id=? AND status='unreachable'", night.run_id) == [(0,)]
     assert "UNREACHABLE" not in night.stdout
@@ -240,6 +260,21 @@ def test_change_request_of_the_windows_group_noted_and_closed(night):
     (number, state, hosts, outcomes) = night.rows(
         "SELECT number, state, hosts, host_outcomes FROM change_requests WHERE run_id=? AND patch_group='win-prod'", night.run_id)[0]
     assert sorted(json.loads(hosts)) == WINDOWS and state == "closed"
-    assert json.loads(outcomes) == {"win-1": "patched", "win-2": "rolled_back"}
+    assert json.loads(outcomes) == {"win-1": "patched", "win-2": "rolled_back", "win-3": "rolled_back"}
     notes = [text for (text,) in night.rows("SELECT text FROM change_request_notes WHERE number=?", number)]
     assert any("patched" in text and "win-1" in text for text in notes), notes
+
+
+def test_a_failed_kb_stops_the_rounds_and_uninstalls_what_they_installed(night):
+    (status, message, data) = night.rows("SELECT status, message, data FROM host_phases WHERE run_id=? AND host='win-3' "
+                                         "AND phase='patch'", night.run_id)[0]
+    assert status == "failed" and "round 2 failed" in message and "WU_E_NOT_APPLICABLE" in message, message
+    rounds = json.loads(data)["rounds"]
+    assert [(r["round"], r["installed"], r["failed"], r["rebooted"]) for r in rounds] == [
+        (1, ["KB5033907"], [], False), (2, [], ["KB5034127"], False)]
+    (wusa,) = calls(night.replay, "win-3", "win_command")
+    assert wusa["args"]["argv"] == ["wusa.exe", "/uninstall", "/kb:5033907", "/quiet", "/norestart"]
+    assert calls(night.replay, "win-3", "win_reboot") == []          # wusa exited 0: no reboot needed
+    (status, data) = night.rows("SELECT status, data FROM host_phases WHERE run_id=? AND host='win-3' AND phase='rollback'",
+                                night.run_id)[0]
+    assert status == "changed" and json.loads(data)["plan"]["removed"] == ["KB5033907"]

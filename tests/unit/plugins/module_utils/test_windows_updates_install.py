@@ -121,6 +121,7 @@ def test_failed_kb(results):
     assert [i["kb"] for i in summary["installed"]] == ["KB5034863"]
     assert summary["failed"][0]["kb"] == "KB5034127" and summary["failed"][0]["hresult"] == 2149842967
     assert "WU_E_NOT_APPLICABLE" in summary["failed"][0]["message"]
+    assert summary["message"].startswith("Failed to install updates; KB5034127: Operation was not performed")
 
 
 def test_connection_lost(results):
