@@ -1110,7 +1110,7 @@ def group_hosts(hosts, unassigned_group):
             warnings.append("%s values longer than %d characters make no group (hosts %s%s)%s" % (
                 label, MAX_VALUE, ", ".join(excerpt(n, 60) for n in too_long[:5]), " and %d more" % (len(too_long) - 5)
                 if len(too_long) > 5 else "", "; they go to %s" % unassigned_group if var == "fleetpatch_patch_group" else ""))
-        for dummy, hv in hosts:
+        for hv in (pair[1] for pair in hosts):
             if var in hv and len(str(hv[var])) > MAX_VALUE:
                 del hv[var]  # the host is then what it would be without the value, everywhere
         values = {hv[var] for dummy, hv in hosts if var in hv}

@@ -10,8 +10,6 @@ and a rerun with the same run id overwrites a host's phase rows instead of addin
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 from datetime import datetime, timezone
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import LedgerDamaged, LedgerPathError, open_database
