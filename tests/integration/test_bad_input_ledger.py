@@ -42,13 +42,10 @@ def test_a_night_in_a_directory_named_with_hash_and_question_mark(fleet, tmp_pat
     assert night.rc == 0, night.stdout[-3000:] + night.stderr[-2000:]
     names = sorted(os.listdir(str(outdir)))
     assert "ledger.db" in names and "report.json" in names
-    assert [n for n in names if n.startswith("ledger")] == [n for n in ("ledger.db", "ledger.db-shm", "ledger.db-wal")
-                                                          if n in names]
+    assert set(n for n in names if n.startswith("ledger")) <= {"ledger.db", "ledger.db-shm", "ledger.db-wal"}
     assert sorted(os.listdir(str(tmp_path))) == ["night#1?x=y"]  # no "night" ledger cut at '#'
-    report = night.report
-    crs = report["change_requests"]
-    assert crs and all(cr["number"] for cr in crs)
-    assert sorted(h for cr in crs for h in cr["hosts"]) == sorted(HOSTS)
+    stored = sorted(number for (number,) in night.rows("SELECT number FROM change_requests WHERE run_id=?", night.run_id))
+    assert stored and sorted(cr["number"] for cr in night.report["change_requests"]) == stored
     assert mode(str(outdir / "ledger.db")) == 0o600 and mode(str(outdir / "report.json")) == 0o600
     assert not [n for n in names if n.endswith(".tmp")]
 

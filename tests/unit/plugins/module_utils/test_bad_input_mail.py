@@ -21,12 +21,14 @@ from smtp_relays import ClearRelay, TlsRelay  # noqa: E402
 PASSWORD = "relay-password-9"
 MAIL = dict(sender="fleetpatch@example.com", to=["web@example.com"], subject="Patch night", body="web-1: openssl")
 
+
 @pytest.fixture
 def tls(tmp_path):
     paths = make_ca_and_server_cert(str(tmp_path))
     with TlsRelay(paths, password=PASSWORD) as relay:
         relay.paths = paths
         yield relay
+
 
 @pytest.mark.parametrize("secure", ["starttls", None])
 def test_a_relay_without_starttls_gets_neither_the_password_nor_the_notice(secure):
@@ -42,6 +44,7 @@ def test_a_relay_without_starttls_gets_neither_the_password_nor_the_notice(secur
         assert form not in wire
     assert PASSWORD not in message
 
+
 def test_smtplib_alone_would_have_sent_it_in_clear():
     """The hazard the stand-in models: a client that logs in without TLS sends the password to this relay."""
     with ClearRelay() as relay:
@@ -49,6 +52,7 @@ def test_smtplib_alone_would_have_sent_it_in_clear():
         smtp.login("fleetpatch", PASSWORD)
         smtp.quit()
     assert base64.b64encode(b"\0fleetpatch\0" + PASSWORD.encode()) in relay.received
+
 
 def test_never_refuses_to_log_in_but_sends_without_login():
     with ClearRelay() as relay:
@@ -59,11 +63,13 @@ def test_never_refuses_to_log_in_but_sends_without_login():
     wire = relay.received.upper()
     assert b"MAIL FROM:<FLEETPATCH@EXAMPLE.COM>" in wire and b"AUTH" not in wire
 
+
 def test_starttls_with_an_unknown_ca_is_refused_before_login(tls):
     with pytest.raises(MailError) as caught:
         send_mail("127.0.0.1", tls.port, username="fleetpatch", password=PASSWORD, **MAIL)
     assert "TLS certificate verification failed" in str(caught.value) and "ca_path" in str(caught.value)
     assert tls.logins == [] and tls.messages == []
+
 
 def test_starttls_with_the_relay_ca_logs_in_over_tls_and_delivers(tls):
     accepted = send_mail("127.0.0.1", tls.port, username="fleetpatch", password=PASSWORD, ca_path=tls.paths["ca"], **MAIL)
@@ -71,11 +77,13 @@ def test_starttls_with_the_relay_ca_logs_in_over_tls_and_delivers(tls):
     assert tls.logins == [("fleetpatch", True, True)]
     assert tls.messages[0]["tls"] and tls.messages[0]["subject"] == "Patch night"
 
+
 def test_the_host_name_is_checked_too(tls):
     """The certificate names 127.0.0.1; reaching the relay as localhost is another name."""
     with pytest.raises(MailError, match="TLS certificate verification failed"):
         send_mail("localhost", tls.port, username="fleetpatch", password=PASSWORD, ca_path=tls.paths["ca"], **MAIL)
     assert tls.logins == []
+
 
 def test_a_refused_login_echoing_the_password_is_scrubbed(tls):
     """A relay whose 535 text repeats the credentials (smtplib.SMTP wrapped so login meets that answer)."""
@@ -91,11 +99,13 @@ def test_a_refused_login_echoing_the_password_is_scrubbed(tls):
                                         "fleetpatch:********)" % tls.port)
 
 
+
 def test_implicit_tls_to_a_plain_relay_fails_cleanly():
     with ClearRelay() as relay:
         with pytest.raises(MailError, match="cannot be reached over TLS"):
             send_mail("127.0.0.1", relay.port, secure="tls", username="fleetpatch", password=PASSWORD, timeout=3, **MAIL)
     assert PASSWORD.encode() not in relay.received
+
 
 @pytest.mark.parametrize("secure", ["try", "always", ""])
 def test_unknown_secure_values_are_refused(secure):
