@@ -183,7 +183,7 @@ def test_excerpt_bounds_every_value():
     long_text = excerpt("g" * 100000)
     assert len(long_text) < 120 and long_text.endswith("... (100000 characters)")
     nested = ["x" * 50] * 1000
-    for _ in range(30):
+    for _level in range(30):
         nested = [nested] * 1000  # 1000**30 leaves if walked: excerpt must stop at the limit
     assert len(excerpt(nested)) < 100
 
@@ -233,5 +233,5 @@ def test_a_hostile_host_name_attaches_no_other_configuration_item(sn):
     assert [a["hosts"] for a in actions if a["action"] == "configuration_item_missing"] == [["web-1^ORnameISNOTEMPTY"]]
     assert sorted(sn.ci_names(record["number"])) == ["a,b"]
     # the lookup asked for exactly these two names; unescaped, ^ORnameISNOTEMPTY read every CI of the CMDB
-    lookup = [c for c in sn.calls("GET", "/cmdb_ci$")][-1]
+    lookup = sn.calls("GET", "/cmdb_ci$")[-1]
     assert lookup["query"]["sysparm_query"] == "name=web-1^^ORnameISNOTEMPTY^ORname=a,b"
