@@ -193,12 +193,17 @@ regions:
     - Keyed by region for the module's own credentials, by C(ACCOUNT/REGION) for a role's account.
   returned: always
   type: dict
-  sample: {eu-west-1: {requested: 120, found: 118, calls: 3, strategy: filter}, 111122223333/eu-west-1: {requested: 4, found: 4, calls: 1, strategy: filter}}
+  sample:
+    eu-west-1: {requested: 120, found: 118, calls: 3, strategy: filter}
+    111122223333/eu-west-1: {requested: 4, found: 4, calls: 1, strategy: filter}
 errors:
   description: The call sequences whose account could not be asked (role not assumable, access denied), with the reason.
   returned: always
   type: dict
-  sample: {"222233334444/us-east-1": "access denied (account 222233334444, role arn:aws:iam::222233334444:role/fp): missing permission ssm:DescribeInstanceInformation ..."}
+  sample:
+    222233334444/us-east-1: >-
+      access denied (account 222233334444, role arn:aws:iam::222233334444:role/fp):
+      missing permission ssm:DescribeInstanceInformation ...
 """
 
 import re

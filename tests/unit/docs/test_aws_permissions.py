@@ -113,7 +113,7 @@ def test_policy_allows_exactly_what_its_code_calls(policy):
 def test_every_aws_call_under_plugins_belongs_to_a_documented_policy():
     allowed = set().union(*documented().values())
     missing = {}
-    for folder, dummy, files in os.walk(os.path.join(ROOT, "plugins")):
+    for folder, _subdirs, files in os.walk(os.path.join(ROOT, "plugins")):
         for name in files:
             if name.endswith(".py"):
                 path = os.path.relpath(os.path.join(folder, name), ROOT)
