@@ -70,7 +70,11 @@ def moto_accounts():
         yield url
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:  # werkzeug may keep serving a while after SIGTERM
+            process.kill()
+            process.wait(10)
 
 
 @pytest.fixture(scope="module")
