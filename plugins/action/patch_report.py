@@ -13,6 +13,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import add_to_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import build_report, render_table
 
@@ -34,6 +35,7 @@ class ActionModule(ActionBase):
         try:
             with Ledger(args["path"]) as ledger:
                 report = build_report(ledger.run(args["run_id"]), ledger.hosts(args["run_id"]))
+                add_to_report(report, ledger.findings(args["run_id"]))
         except LedgerError as exc:
             raise AnsibleActionFail("patch_report: %s" % exc)
         report["change_requests"] = self._change_requests(args["path"], args["run_id"])
