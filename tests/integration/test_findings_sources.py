@@ -144,7 +144,8 @@ def inspector_finding(instance, cve, name, version, release, fixed, status="ACTI
             "resources": [{"type": "AWS_EC2_INSTANCE", "id": instance, "region": "us-east-1",
                            "details": {"awsEc2Instance": {"ipV4Addresses": ["10.0.0.11"], "platform": "DEBIAN_12"}}}],
             "packageVulnerabilityDetails": {"vulnerabilityId": cve, "source": "DEBIAN_CVE",
-                                            "cvss": [{"baseScore": 7.5, "scoringVector": "CVSS:3.1/AV:N", "source": "NVD", "version": "3.1"}],
+                                            "cvss": [{"baseScore": 7.5, "scoringVector": "CVSS:3.1/AV:N",
+                                                      "source": "NVD", "version": "3.1"}],
                                             "vulnerablePackages": [{"name": name, "version": version, "release": release, "epoch": 0,
                                                                     "arch": "amd64", "packageManager": "OS", "fixedInVersion": fixed}]},
             "fixAvailable": "YES" if fixed != "NotAvailable" else "NO"}
