@@ -10,6 +10,9 @@ them once, here.
 
 from __future__ import annotations
 
+# the ledger's host name for the findings no inventory host matched (roles/scan/tasks/findings.yml)
+UNMATCHED = "_unmatched"
+
 
 def _brief(finding):
     out = dict((k, finding.get(k)) for k in ("cve", "package", "severity", "installed_version", "fixed_version", "source"))
@@ -40,10 +43,14 @@ def host_findings(stages):
     return entry
 
 
-def add_to_report(report, ledger_findings, unmatched=None):
+def add_to_report(report, ledger_findings):
     """Put each host's findings into report['hosts'][i]['findings'] and the counts into the summary."""
     if not ledger_findings:
         return report
+    ledger_findings = dict(ledger_findings)
+    unmatched = ledger_findings.pop(UNMATCHED, None)
+    if unmatched:
+        report["findings_unmatched"] = (unmatched.get("scan") or {}).get("data", {}).get("unmatched_hosts", [])
     closed = opened = failed = 0
     for host in report["hosts"]:
         stages = ledger_findings.get(host["name"])
