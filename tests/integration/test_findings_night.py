@@ -118,8 +118,10 @@ def test_an_unreadable_source_is_recorded_and_the_night_goes_on(fleet, tmp_path)
     assert host["status"] == "failed" and host["reason"].startswith("findings required (fleetpatch_findings_required), but: file:")
 
 
-def test_without_sources_no_findings_are_recorded(fleet, tmp_path):
-    night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-prod-1", "--check")
-    assert night.rc == 0, night.stdout[-3000:]
-    assert night.rows("SELECT COUNT(*) FROM findings WHERE run_id=?", night.run_id) == [(0,)]
-    assert "findings" not in night.report["summary"]
+def test_without_sources_the_scan_is_as_before(fleet, tmp_path):
+    scan = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-prod-1", playbook="playbooks/scan.yml")
+    assert scan.rc == 0, scan.stdout[-3000:]
+    assert scan.rows("SELECT COUNT(*) FROM findings_checks WHERE run_id=?", scan.run_id) == [(0,)]
+    report = scan.report_at("scan-report.json")
+    assert "findings" not in report["summary"] and "findings" not in report["hosts"][0]
+    assert "Read the vulnerability findings" in scan.stdout and "skipping: [web-prod-1]" in scan.stdout
