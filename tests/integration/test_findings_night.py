@@ -125,3 +125,38 @@ def test_without_sources_the_scan_is_as_before(fleet, tmp_path):
     report = scan.report_at("scan-report.json")
     assert "findings" not in report["summary"] and "findings" not in report["hosts"][0]
     assert "Read the vulnerability findings" in scan.stdout and "skipping: [web-prod-1]" in scan.stdout
+
+
+def test_inspector2_source_is_asked_again_and_its_disagreement_recorded(fleet, tmp_path):
+    """Inspector2 in moto (the fleet's simulator on 127.0.0.1:5000): moto answers the same filter with the same queued
+    findings, so after the night it still reports fp-tools' CVE active although fp-tools 1.1 is installed: a
+    disagreement, recorded after the (here zero-second) wait."""
+    import urllib.request
+
+    import boto3
+    localfleet("reset", "fp1")
+    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url="http://127.0.0.1:5000",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    ids = dict((t["Value"], i["InstanceId"]) for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
+               for t in i.get("Tags", []) if t["Key"] == "Name")
+    finding = {"findingArn": "arn:aws:inspector2:us-east-1:123456789012:finding/fp-tools", "awsAccountId": "123456789012",
+               "type": "PACKAGE_VULNERABILITY", "description": "path traversal", "severity": "HIGH", "status": "ACTIVE",
+               "firstObservedAt": 1793577600, "lastObservedAt": 1796256000, "remediation": {},
+               "resources": [{"type": "AWS_EC2_INSTANCE", "id": ids["web-dev-1"], "region": "us-east-1"}],
+               "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-2026-30001", "source": "DEBIAN_CVE",
+                                               "vulnerablePackages": [{"name": "fp-tools", "version": "1.0", "fixedInVersion": "1.1"}]}}
+    urllib.request.urlopen(urllib.request.Request(
+        "http://127.0.0.1:5000/moto-api/static/inspector2/findings-results", method="POST",
+        data=json.dumps({"results": [[finding]], "region": "us-east-1"}).encode("utf-8"),
+        headers={"Content-Type": "application/json"}), timeout=10)
+    found = [{"type": "inspector2", "regions": ["us-east-1"], "endpoint_url": "http://127.0.0.1:5000",
+              "access_key": "testing", "secret_key": "testing"}]
+    night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1", "-e", "fleetpatch_findings_wait=0",
+                         *extra(tmp_path, found))
+    assert night.rc == 0, night.stdout[-3000:]
+    assert night.rows("SELECT stage, state, installed_version FROM findings WHERE run_id=? AND host='web-dev-1' ORDER BY rowid",
+                      night.run_id) == [("scan", "patch_approved", "1.0"), ("after", "closed", "1.1"),
+                                        ("source_check", "source_open", None)]
+    check = night.report["hosts"][0]["findings"]["source_check"]
+    assert check["status"] == "ok" and check["message"].startswith("waited ")
+    assert check["disagreements"] == [{"cve": "CVE-2026-30001", "package": "fp-tools"}]

@@ -105,7 +105,7 @@ def test_a_newer_version_than_the_fix_closes_and_rpm_versions_compare_the_rpm_wa
     assert C.judge_after(found, {"openssl": "1:1.0.2k-19.el7"}, "dnf")[0]["state"] == "closed"  # epoch 1 > 0
     assert C.judge_after(found, {"openssl": "1.0.2k-20.el7"}, "dnf")[0]["state"] == "open"
     assert C.judge_after(found, {"openssl": "1.0.2k-21.el7.1"}, "dnf")[0]["state"] == "closed"
-    assert C.judge_after(found, {"openssl": None}, "dnf")[0]["state_reason"] == "openssl is no longer installed"
+    assert C.judge_after(found, {"openssl": None}, "dnf")[0]["reason"] == "openssl is no longer installed"
 
 
 def test_source_disagreements_both_ways():
