@@ -15,6 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import add_to_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import build_report, render_table
@@ -57,6 +58,7 @@ class ActionModule(ActionBase):
     def _report(self, args):
         with Ledger(args["path"]) as ledger:
             report = build_report(ledger.run(args["run_id"]), ledger.hosts(args["run_id"]))
+            add_to_report(report, ledger.findings(args["run_id"]))
         report["change_requests"] = self._change_requests(args["path"], args["run_id"])
         changed = False
         if args["dest"]:
