@@ -198,12 +198,9 @@ notes:
   - Inventory plugins are tried in the order of the C(enable_plugins) setting; list C(fleetpatch.hybrid.patch_groups)
     there. Set C(any_unparsed_is_failed) (C(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED)) to make a failed
     inventory stop the run rather than leave it empty.
+  - The inventory reference with worked examples is C(docs/inventory.md) in this collection.
   - The C(amazon.aws.aws_ssm) connection needs the C(amazon.aws) collection and the session manager plugin on
     the controller.
-seealso:
-  - name: Inventory reference
-    description: docs/inventory.md in this collection
-    link: https://example.invalid/fleetpatch/hybrid/docs/inventory.md
 """
 
 EXAMPLES = r"""
