@@ -10,9 +10,9 @@ short_description: What a patch night hands the next node of an AWX workflow (se
 version_added: 0.1.0
 description:
   - From a night's report, the data for C(ansible.builtin.set_stats), which AWX passes to the next
-    workflow nodes as extra variables. C(fleetpatch_run_id), C(fleetpatch_host_counts) (hosts by
-    status), C(fleetpatch_cves_closed) (CVE ids), C(fleetpatch_change_requests) (CR numbers) and
-    C(fleetpatch_report_location) (where report.json is kept).
+    workflow nodes as extra variables. C(fleetpatch_result_run_id), C(fleetpatch_result_host_counts) (hosts by
+    status), C(fleetpatch_result_cves_closed) (CVE ids), C(fleetpatch_result_change_requests) (CR numbers) and
+    C(fleetpatch_result_report_location) (where report.json is kept).
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
 options:
@@ -34,8 +34,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: fleetpatch_run_id, fleetpatch_host_counts, fleetpatch_cves_closed, fleetpatch_change_requests,
-    fleetpatch_report_location.
+  description: fleetpatch_result_run_id, fleetpatch_result_host_counts, fleetpatch_result_cves_closed, fleetpatch_result_change_requests,
+    fleetpatch_result_report_location.
   type: dict
 """
 

@@ -383,9 +383,9 @@ def workflow_stats(report, location):
     for host in hosts:
         counts[host["status"]] = counts.get(host["status"], 0) + 1
     return {
-        "fleetpatch_run_id": report.get("run_id"),
-        "fleetpatch_host_counts": dict(sorted(counts.items())),
-        "fleetpatch_cves_closed": sorted({cve for host in hosts for cve in host.get("cves_closed") or []}),
-        "fleetpatch_change_requests": [cr["number"] for cr in report.get("change_requests") or [] if cr.get("number")],
-        "fleetpatch_report_location": location,
+        "fleetpatch_result_run_id": report.get("run_id"),
+        "fleetpatch_result_host_counts": dict(sorted(counts.items())),
+        "fleetpatch_result_cves_closed": sorted({cve for host in hosts for cve in host.get("cves_closed") or []}),
+        "fleetpatch_result_change_requests": [cr["number"] for cr in report.get("change_requests") or [] if cr.get("number")],
+        "fleetpatch_result_report_location": location,
     }

@@ -127,6 +127,6 @@ def test_workflow_stats_for_set_stats():
         {"name": "c", "status": "failed", "cves_closed": []}],
         "change_requests": [{"number": "CHG0001", "patch_group": "web"}, {"number": "CHG0002"}]}
     assert rs.workflow_stats(report, "s3://b/p/run-1/report.json") == {
-        "fleetpatch_run_id": "run-1", "fleetpatch_host_counts": {"failed": 1, "patched": 2},
-        "fleetpatch_cves_closed": ["CVE-2026-1", "CVE-2026-2"], "fleetpatch_change_requests": ["CHG0001", "CHG0002"],
-        "fleetpatch_report_location": "s3://b/p/run-1/report.json"}
+        "fleetpatch_result_run_id": "run-1", "fleetpatch_result_host_counts": {"failed": 1, "patched": 2},
+        "fleetpatch_result_cves_closed": ["CVE-2026-1", "CVE-2026-2"], "fleetpatch_result_change_requests": ["CHG0001", "CHG0002"],
+        "fleetpatch_result_report_location": "s3://b/p/run-1/report.json"}
