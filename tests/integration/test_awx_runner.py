@@ -63,6 +63,11 @@ def job(base, run_id, cancel_when=None, **extravars):
 
     runner = ansible_runner.run(private_data_dir=str(private), project_dir=ROOT, playbook="playbooks/patch_night.yml",
                                 inventory=str(private / "inventory"), cancel_callback=cancel, quiet=True, timeout=1500)
+    # kept where a failed test's message can point (pytest's tmp directories rotate)
+    log = os.path.join(ROOT, ".cache", "awx-runner-%s.log" % private.name)
+    with open(log, "w") as handle:
+        handle.write(runner.stdout.read())
+    runner.log = log
     return runner, private
 
 
@@ -99,15 +104,15 @@ def jobs(fleet, tmp_path_factory):
 
 def test_job_1_is_killed_after_its_first_batch_was_kept_in_s3(jobs):
     run_id, (first, first_dir, after_first), dummy, dummy2 = jobs
-    assert first.status == "canceled", first.stdout.read()
+    assert first.status == "canceled", first.log
     patched = [host for host, counts in after_first.items() if counts]
-    assert 1 <= len(patched) < len(HOSTS), after_first        # mid-night: some, not all hosts patched
+    assert 1 <= len(patched) < len(HOSTS), (after_first, first.log)        # mid-night: some, not all hosts patched
     assert not os.path.exists(first_dir / "runner-disk" / "state" / run_id / "report.json")
 
 
 def test_job_2_in_a_new_empty_dir_resumes_from_s3_and_repeats_nothing(jobs):
     run_id, (dummy, dummy1, after_first), (second, dummy3, after_second), dummy2 = jobs
-    assert second.status == "successful", second.stdout.read()
+    assert second.status == "successful", second.log
     expected = expected_versions()[1]
     for host, (versions, counts) in after_second.items():
         assert versions == expected[host], host
@@ -128,5 +133,5 @@ def test_job_2_in_a_new_empty_dir_resumes_from_s3_and_repeats_nothing(jobs):
 
 def test_job_3_changes_nothing(jobs):
     dummy, dummy1, (dummy2, dummy3, after_second), (third, dummy4, after_third) = jobs
-    assert third.status == "successful", third.stdout.read()
+    assert third.status == "successful", third.log
     assert after_third == after_second
