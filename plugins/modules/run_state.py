@@ -13,10 +13,10 @@ module: run_state
 short_description: Keep a patch night's ledger, report and approved manifest off the runner (S3 or a path)
 version_added: 0.1.0
 description:
-  - AWX and Automation Platform throw the runner's disk away after every job. This module keeps a run's
+  - "AWX and Automation Platform throw the runner's disk away after every job. This module keeps a run's
     files at O(url) (C(fleetpatch_state_url)), in a folder per run id, C(<url>/<run id>/):
     C(ledger.db) (the SQLite ledger), C(report.json), C(manifest.json) (the approved manifest, the exact
-    versions the night's hosts were patched to) and C(claim.json) (which night holds the run).
+    versions the night's hosts were patched to) and C(claim.json) (which night holds the run)."
   - V(open) claims the run and, on S3, fetches its ledger into O(workdir), so a night on a new runner
     resumes the run. V(sync) renews the claim and uploads the ledger (a consistent SQLite copy), and the
     report and manifest when given; the night calls it after every batch and at the end (O(finish)).
@@ -63,8 +63,9 @@ options:
     type: bool
     default: false
   report:
-    description: With V(sync), the night's report (the dict C(fleetpatch.hybrid.patch_report) returns) to keep as
-      C(report.json), with the approved manifest made from it as C(manifest.json).
+    description:
+      - With V(sync), the night's report (the dict C(fleetpatch.hybrid.patch_report) returns) to keep as
+        C(report.json), with the approved manifest made from it as C(manifest.json).
     type: dict
   finish:
     description: With V(sync), mark the claim finished, so the next night on this run id starts at once.
