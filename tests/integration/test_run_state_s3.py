@@ -9,8 +9,10 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-PORT = 5103
+PORT = 5113
 ENDPOINT = "http://127.0.0.1:%d" % PORT
 BUCKET = "patching-state"
 T0 = rs.parse_time("2026-12-04T02:00:00+00:00")
@@ -148,3 +150,41 @@ def test_the_run_state_action_in_a_playbook(tmp_path, moto):
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode != 0
     assert "run_state: run run-pb is held by another night (ansible-playbook on" in " ".join(again.stdout.split())
+
+
+def test_a_result_notice_reads_the_kept_report_on_a_runner_without_it(tmp_path, moto):
+    """playbooks/notify.yml with fleetpatch_state_url and the run id only: the report and ledger come from S3."""
+    kept = night(tmp_path, "night", run_id="run-notice")
+    kept.open("AWX job 7", now=T0)
+    with Ledger(kept.paths()[rs.LEDGER]) as ledger:
+        ledger.start_run("run-notice")
+    report = {"run_id": "run-notice", "status": "finished", "hosts": [
+        {"name": "web-1", "status": "patched", "patch_group": "web", "patched": [], "cves_closed": ["CVE-2026-1"]}],
+        "change_requests": []}
+    kept.sync(now=T0, report=report, finish=True)
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0))))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1")
+    extra = {"notify_kind": "result", "notify_channels": ["slack"], "fleetpatch_run_id": "run-notice",
+             "notify_slack_webhook_url": "http://127.0.0.1:%d/hook" % server.server_address[1],
+             "fleetpatch_state_url": "s3://%s/nights" % BUCKET, "fleetpatch_output_dir": str(tmp_path / "empty-runner")}
+    run = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                          os.path.join(ROOT, "playbooks", "notify.yml"), "-e", json.dumps(extra)],
+                         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300)
+    server.shutdown()
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert len(received) == 1 and "Patch night run-notice finished for patch group web" in json.dumps(received[0])
