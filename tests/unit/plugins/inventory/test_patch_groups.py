@@ -68,10 +68,12 @@ def aws():
 
 
 class FakeSts(object):
-    def __init__(self, denied):
+    def __init__(self, denied, calls=None):
         self.denied = denied
+        self.calls = calls if calls is not None else []
 
-    def assume_role(self, RoleArn, RoleSessionName):
+    def assume_role(self, RoleArn, RoleSessionName, **extra):
+        self.calls.append(dict(RoleArn=RoleArn, RoleSessionName=RoleSessionName, **extra))
         if RoleArn in self.denied:
             raise botocore.exceptions.ClientError(
                 {"Error": {"Code": "AccessDenied", "Message": "not authorized to perform sts:AssumeRole"},
@@ -87,6 +89,7 @@ class FakeAws(object):
         self.stubs = {}
         self.calls = []
         self.denied = set()
+        self.assumed = []
         self.lock = threading.Lock()
 
     def stub(self, service, region, key=DEFAULT_KEY):
@@ -103,7 +106,7 @@ class FakeAws(object):
         key = session.get_credentials().access_key
         self.calls.append((service, region, key, endpoint_url))
         if service == "sts":
-            return FakeSts(self.denied)
+            return FakeSts(self.denied, self.assumed)
         self.stub(service, region, key)
         return self.clients[(service, region, key)]
 
@@ -223,7 +226,8 @@ def test_two_accounts_two_regions_ssm_and_onprem(tmp_path, fake, warnings, monke
                             "ComputerName": "db-onprem-1.corp.example.com", "ResourceType": "ManagedInstance"}],
              key=KEYS[ROLE_A], token="p2")
     path = write_config(tmp_path, sources={
-        "ec2": {"regions": ["us-east-1", "eu-west-1"], "assume_roles": [ROLE_A, ROLE_B]},
+        "ec2": {"regions": ["us-east-1", "eu-west-1"],
+                "assume_roles": [ROLE_A, {"role_arn": ROLE_B, "external_id": "ext-b42", "session_name": "night-b"}]},
         "ssm": {}, "onprem": {"files": ["onprem/hosts.yml", "onprem/cmdb.csv"]}},
         hostnames=["tag:Name"], compose={"ansible_port": "tags.LocalPort | int"},
         keyed_groups=[{"key": "fleetpatch_account_id", "prefix": "account"}])
@@ -245,6 +249,15 @@ def test_two_accounts_two_regions_ssm_and_onprem(tmp_path, fake, warnings, monke
     db = manager.get_host("db-onprem-1").get_vars()
     assert (db["fleetpatch_instance_id"], db["fleetpatch_snapshot_provider"], db["ansible_host"]) == (
         "mi-0123456789abcdef0", "vmware", "db-onprem-1.corp.example.com")
+    # every host keeps the role (and its external id) it was found through: the night calls AWS about it
+    # in its own account (issue #18); the role is assumed with the entry's external id and session name
+    b_web = manager.get_host("2-eu-web").get_vars()
+    assert (web["fleetpatch_aws_role_arn"], b_web["fleetpatch_aws_role_arn"], db["fleetpatch_aws_role_arn"]) == (ROLE_A, ROLE_B, ROLE_A)
+    assert (b_web["fleetpatch_aws_external_id"], b_web["fleetpatch_aws_role_session_name"]) == ("ext-b42", "night-b")
+    assert "fleetpatch_aws_external_id" not in web and "fleetpatch_aws_role_arn" not in manager.get_host("lab-1").get_vars()
+    assert sorted(fake.assumed, key=lambda c: c["RoleArn"]) == [
+        {"RoleArn": ROLE_A, "RoleSessionName": "fleetpatch-inventory"},
+        {"RoleArn": ROLE_B, "RoleSessionName": "night-b", "ExternalId": "ext-b42"}]
     # one paginated call per service, region and account: none per host
     per_call = sorted((service, region, key) for service, region, key, dummy in fake.calls if service != "sts")
     assert per_call == sorted(set(per_call))
@@ -263,30 +276,81 @@ def test_onprem_error_names_file_line_field(tmp_path):
     assert "%s line 4, field 'ip': '999.1.1.1' is not an IP address" % (tmp_path / "hosts.yml") in message
 
 
-@pytest.mark.parametrize("strict", [False, True])
-def test_failing_region_is_a_warning_or_with_strict_an_error(tmp_path, fake, warnings, monkeypatch, strict):
+@pytest.mark.parametrize("options", [{}, {"strict": True}, {"on_source_error": "fail"}])
+def test_a_failing_region_fails_the_parse_by_default(tmp_path, fake, options):
     fake.ec2("us-east-1", [instance("i-0a", "web-1")])
     fake.fail("ec2", "eu-west-1", "AuthFailure", 401)
-    path = write_config(tmp_path, strict=strict, sources={"ec2": {"regions": ["us-east-1", "eu-west-1"]}})
-    if strict:
-        message = parse_error(path)
-        assert "ec2 in eu-west-1, default credentials: AuthFailure: msg AuthFailure (strict: true)" in message
-        return
+    message = parse_error(write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1", "eu-west-1"]}}, **options))
+    assert ("1 source(s) failed, so the inventory would miss their hosts: ec2 in eu-west-1, default credentials: "
+            "AuthFailure: msg AuthFailure. Fix the credentials or permissions named, or set on_source_error: warn") in message
+
+
+def test_with_on_source_error_warn_a_failing_region_is_a_warning_and_the_rest_listed(tmp_path, fake, warnings, monkeypatch):
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")])
+    fake.fail("ec2", "eu-west-1", "AuthFailure", 401)
+    path = write_config(tmp_path, on_source_error="warn", sources={"ec2": {"regions": ["us-east-1", "eu-west-1"]}})
     manager = load(path, monkeypatch)
     assert sorted(manager.hosts) == ["web-1"]
     assert warnings == ["fleetpatch.hybrid.patch_groups: ec2 in eu-west-1, default credentials: AuthFailure: msg AuthFailure; "
                         "its hosts are missing from this inventory, the rest is listed"]
 
 
-def test_an_account_whose_role_is_denied_is_named_and_the_rest_listed(tmp_path, fake, warnings, monkeypatch):
+def test_an_account_whose_role_is_denied_fails_the_parse_naming_it(tmp_path, fake):
     fake.denied.add(ROLE_B)
     fake.ec2("us-east-1", [instance("i-0a", "web-1")], key=KEYS[ROLE_A], owner="111111111111")
-    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "assume_roles": [ROLE_A, ROLE_B]}})
+    message = parse_error(write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "assume_roles": [ROLE_A, ROLE_B]}}))
+    assert ("account 222222222222 (role %s): assuming the role failed: AccessDenied: not authorized to perform "
+            "sts:AssumeRole" % ROLE_B) in message
+
+
+def test_an_account_whose_role_is_denied_is_named_and_the_rest_listed_with_warn(tmp_path, fake, warnings, monkeypatch):
+    fake.denied.add(ROLE_B)
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")], key=KEYS[ROLE_A], owner="111111111111")
+    path = write_config(tmp_path, on_source_error="warn",
+                        sources={"ec2": {"regions": ["us-east-1"], "assume_roles": [ROLE_A, ROLE_B]}})
     manager = load(path, monkeypatch)
     assert sorted(manager.hosts) == ["web-1"]
     assert len(warnings) == 1
     assert ("account 222222222222 (role %s): assuming the role failed: AccessDenied: not authorized to perform "
             "sts:AssumeRole" % ROLE_B) in warnings[0]
+
+
+@pytest.mark.parametrize("options,expected", [
+    ({"iam_role_arn": ROLE_A}, "'iam_role_arn' is an amazon.aws.aws_ec2 option; here write sources.ec2.assume_roles: "
+                               "[\"%s\"]" % ROLE_A),
+    ({"sources": {"ec2": {"iam_role_arn": ROLE_A}}}, "sources.ec2: 'iam_role_arn' is an amazon.aws.aws_ec2 option; here "
+                                                     "write assume_roles: [\"%s\"]" % ROLE_A),
+    ({"hostvars_prefix": "aws_"}, "'hostvars_prefix' is an amazon.aws.aws_ec2 option; here write nothing: this plugin's "
+                                  "host variables are named fleetpatch_*"),
+    ({"hostvars_suffix": "_ec2"}, "use compose (compose: {patch_group_ec2: fleetpatch_patch_group})"),
+    ({"include_filters": [{"tag:Role": "db"}]}, "here write sources.ec2.include_filters: [{\"tag:Role\": \"db\"}]"),
+    ({"exclude_filters": [{"tag:Skip": "yes"}]}, "here write sources.ec2.exclude_filters: [{\"tag:Skip\": \"yes\"}]"),
+    ({"strict_permissions": False}, "here write on_source_error: warn"),
+    ({"regions": ["us-east-1"]}, "here write sources.ec2.regions: [\"us-east-1\"]"),
+    ({"aws_profile": "prod"}, "'aws_profile' is an amazon.aws.aws_ec2 option; here write profile"),
+    ({"hostnames": [{"name": "tag:Name", "prefix": "tag:Env", "sep": "-"}]},
+     "hostnames[0]: unknown option 'sep'; valid: name, prefix, separator"),
+    ({"hostnames": [{"prefix": "tag:Env"}]}, "hostnames[0]: a mapping entry needs name"),
+])
+def test_aws_ec2_options_are_refused_naming_the_equivalent(tmp_path, options, expected):
+    options.setdefault("sources", {"ec2": {"regions": ["us-east-1"]}})
+    assert expected in parse_error(write_config(tmp_path, **options))
+
+
+def test_aws_ec2_include_and_exclude_filters_and_dict_hostnames(tmp_path, fake, monkeypatch):
+    web = instance("i-0a", "web-1", Env="prod")
+    db = instance("i-0b", "db-1", Env="prod")
+    stopped = instance("i-0c", "batch-1")
+    fake.ec2("us-east-1", [web, db])                                              # filters (running)
+    fake.ec2("us-east-1", [stopped, web], filters=[{"Name": "tag:Role", "Values": ["batch"]}])   # include
+    fake.ec2("us-east-1", [db], filters=[{"Name": "tag:Skip", "Values": ["yes"]}])               # exclude
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "include_filters": [{"tag:Role": "batch"}],
+                                                   "exclude_filters": [{"tag:Skip": "yes"}]}},
+                        hostnames=[{"name": "tag:Name", "prefix": "tag:Env", "separator": "-"}, "instance-id"])
+    manager = load(path, monkeypatch)
+    # db-1 excluded; batch-1 included and has no Env: its name alone; web-1 prefixed with its Env
+    assert sorted(manager.hosts) == ["batch-1", "prod-web-1"]
+    fake.assert_all_used()
 
 
 @pytest.mark.parametrize("code,status", [("Throttling", 400), ("RequestLimitExceeded", 503), ("InternalError", 500)])
@@ -301,7 +365,7 @@ def test_throttling_and_5xx_are_retried(tmp_path, fake, warnings, monkeypatch, c
 def test_retries_stop_at_aws_max_attempts(tmp_path, fake, warnings, monkeypatch):
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     fake.fail("ec2", "us-east-1", "Throttling", 400, times=2)
-    manager = load(write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}}), monkeypatch)
+    manager = load(write_config(tmp_path, on_source_error="warn", sources={"ec2": {"regions": ["us-east-1"]}}), monkeypatch)
     fake.assert_all_used()
     assert list(manager.hosts) == []
     assert "Throttling: msg Throttling (after 2 attempts)" in warnings[0]
@@ -318,7 +382,8 @@ def test_cache_hit_miss_and_no_cache_of_failures(tmp_path, fake, warnings, monke
     assert sorted(load(path, monkeypatch, cache=False).hosts) == ["web-1", "web-2"]  # --flush-cache / refresh
     fake.assert_all_used()
     # other sources settings: the cached answer does not fit, AWS is asked
-    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "filters": {"tag:Team": "a"}}}, **cache)
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "filters": {"tag:Team": "a"}}},
+                        on_source_error="warn", **cache)
     fake.fail("ec2", "us-east-1", "AuthFailure", 401)
     assert list(load(path, monkeypatch).hosts) == []
     assert len(warnings) == 1
