@@ -15,7 +15,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "action", "host", "phase", "status", "message", "data",
-                             "patch_group", "attrs", "changes", "playbook", "run_status", "records"))
+                             "patch_group", "attrs", "changes", "playbook", "run_status", "records", "meta"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -38,13 +38,15 @@ class ActionModule(ActionBase):
                 data=dict(type="dict", default={}),
             )),
             playbook=dict(type="str"),
+            meta=dict(type="dict"),
             run_status=dict(type="str", default="finished"),
         ))
         host = args["host"] or task_vars.get("inventory_hostname")
         try:
             with Ledger(args["path"]) as ledger:
                 if args["action"] == "start_run":
-                    ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode))
+                    ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode),
+                                     meta=args["meta"])
                 elif args["action"] == "finish_run":
                     ledger.finish_run(args["run_id"], args["run_status"])
                 else:

@@ -33,10 +33,10 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("patch_report: no ledger at %s (path); run a patch night first" % args["path"])
         try:
             with Ledger(args["path"]) as ledger:
-                report = build_report(ledger.run(args["run_id"]), ledger.hosts(args["run_id"]))
+                run, hosts = ledger.run(args["run_id"]), ledger.hosts(args["run_id"])
         except LedgerError as exc:
             raise AnsibleActionFail("patch_report: %s" % exc)
-        report["change_requests"] = self._change_requests(args["path"], args["run_id"])
+        report = build_report(run, hosts, self._change_requests(args["path"], args["run_id"]))
         changed = False
         if args["dest"]:
             text = json.dumps(report, indent=2, sort_keys=True) + "\n"

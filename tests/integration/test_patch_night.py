@@ -98,7 +98,7 @@ def test_report_contract(nights):
         assert sorted(host["patched"], key=lambda p: p["name"]) == [
             {"name": n, "from": BEFORE[n], "to": expected[n]} for n in sorted(expected)]
         assert host["cves_closed"] == cves_of(expected)
-        assert host["cves_remaining"] == cves_of(REJECTED.get(host["name"], []))
+        assert host["cves_still_open"] == cves_of(REJECTED.get(host["name"], []))
         assert host["rebooted"] is REBOOTED[host["name"]]
 
 
@@ -144,5 +144,19 @@ def test_one_change_request_per_patch_group_opened_noted_and_closed(nights):
     assert any("patched" in text for (text,) in notes)
     shown = dict((cr["patch_group"], (cr["state"], cr["close_code"])) for cr in first.report["change_requests"])
     assert shown == {"db-prod": ("closed", "successful"), "web-dev": ("closed", "successful"), "web-prod": ("closed", "successful")}
+    # the patch records keep their CVEs and advisories; the description states the plan
+    (description, patches, close_notes), = first.rows(
+        "SELECT description, patches, close_notes FROM change_requests WHERE run_id=? AND patch_group='web-dev'", first.run_id)
+    ssl = [p for p in json.loads(patches) if p["name"] == "fp-openssl"]
+    assert ssl == [{"name": "fp-openssl", "version": PUBLISHED["fp-openssl"], "cves": ["CVE-2026-10001", "CVE-2026-10002"],
+                    "advisories": ["DSA-6101-1"]}]
+    assert "  - fp-openssl=%s (DSA-6101-1, CVE-2026-10001, CVE-2026-10002)" % PUBLISHED["fp-openssl"] in description
+    assert "CVEs the approved patches fix, once installed" in description
+    # the close notes state what happened, in the report's figures
+    group = first.report["patch_groups"]["web-dev"]
+    assert "(%d): %s" % (group["cves_closed_distinct"], ", ".join(group["cves_closed"])) in close_notes
+    assert "Host-CVE pairs closed: %d. Host-package pairs patched: %d." % (
+        group["host_cves_closed"], group["host_packages_patched"]) in close_notes
+    assert "- web-dev-1: patched; %d package(s) patched; closed " % len(EXPECTED["web-dev-1"]) in close_notes
     # nothing left to patch the second night: no change request is raised
     assert second.rows("SELECT name FROM sqlite_master WHERE name='change_requests'") == []
