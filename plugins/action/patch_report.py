@@ -11,10 +11,8 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import build_report, render_table
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report, render_table
 
 
 class ActionModule(ActionBase):
@@ -33,10 +31,9 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("patch_report: no ledger at %s (path); run a patch night first" % args["path"])
         try:
             with Ledger(args["path"]) as ledger:
-                run, hosts = ledger.run(args["run_id"]), ledger.hosts(args["run_id"])
+                report = load_report(ledger, args["run_id"])[0]
         except LedgerError as exc:
             raise AnsibleActionFail("patch_report: %s" % exc)
-        report = build_report(run, hosts, self._change_requests(args["path"], args["run_id"]))
         changed = False
         if args["dest"]:
             text = json.dumps(report, indent=2, sort_keys=True) + "\n"
@@ -55,15 +52,3 @@ class ActionModule(ActionBase):
                 os.replace(tmp_path, args["dest"])
         result.update(changed=changed, report=report, table=render_table(report).splitlines(), dest=args["dest"])
         return result
-
-    @staticmethod
-    def _change_requests(path, run_id):
-        """The run's change requests in the local backend (the same ledger file), as the report shows them."""
-        prefix = "%s:%s:" % (cr_model.CORRELATION_PREFIX, run_id)
-        backend = LocalBackend(path, readonly=True)
-        try:
-            records = backend.list(correlation_prefix=prefix, limit=None)
-        finally:
-            backend.close()
-        keys = ("number", "patch_group", "state", "close_code", "hosts", "owners", "host_outcomes")
-        return [dict((k, r.get(k)) for k in keys) for r in records]

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from . import accounting
+from . import accounting, cr_model
+from .cr_local import LocalBackend
 
 ORDER = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
 
@@ -99,7 +100,7 @@ def build_report(run, hosts, change_requests=None):
             entry["compliance_after"] = figures["compliance_after"]
         if figures["window"]:
             entry["window_applied"] = figures["window"]
-        for key in ("environment", "owner", "window", "instance_id", "source", "os"):
+        for key in ("environment", "owner", "window", "instance_id", "source", "os", "os_version"):
             if host["attrs"].get(key) is not None:
                 entry[key] = host["attrs"][key]
         out_hosts.append(entry)
@@ -180,3 +181,28 @@ def _grid(rows):
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines
+
+
+CR_KEYS = ("number", "patch_group", "state", "close_code", "hosts", "owners", "host_outcomes")
+
+
+def change_requests(path, run_id):
+    """The run's change requests in the local backend (kept in the same ledger file), as the report shows them."""
+    prefix = "%s:%s:" % (cr_model.CORRELATION_PREFIX, run_id)
+    backend = LocalBackend(path, readonly=True)
+    try:
+        records = backend.list(correlation_prefix=prefix, limit=None)
+    finally:
+        backend.close()
+    return [dict((k, r.get(k)) for k in CR_KEYS) for r in records]
+
+
+def run_ids(ledger):
+    """Every run in a ledger, oldest first."""
+    return [row[0] for row in ledger.conn.execute("SELECT run_id FROM runs ORDER BY started_at, run_id")]
+
+
+def load_report(ledger, run_id):
+    """(report, ledger hosts) of one run of an open Ledger, with its local change requests."""
+    run, hosts = ledger.run(run_id), ledger.hosts(run_id)
+    return build_report(run, hosts, change_requests(ledger.path, run_id)), hosts
