@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -35,7 +36,7 @@ class ActionModule(ActionBase):
         if args["trend_runs"] < 1:
             raise AnsibleActionFail("compliance_dashboard: trend_runs must be 1 or more, got %d" % args["trend_runs"])
         try:
-            page, figures = build(args["path"], args["run_id"], args["trend_runs"])
+            page, figures = build(args["path"], args["run_id"], args["trend_runs"], cache=args["dest"] + ".trend.json")
         except LedgerError as exc:
             raise AnsibleActionFail("compliance_dashboard: %s" % exc)
         old = None
@@ -50,8 +51,14 @@ class ActionModule(ActionBase):
         return result
 
 
-def build(path, run_id=None, trend_runs=dashboard.TREND_RUNS):
-    """(html, report) of a run (the newest when run_id is None) with the trend of the runs up to it."""
+def build(path, run_id=None, trend_runs=dashboard.TREND_RUNS, cache=None):
+    """(html, report) of a run (the newest when run_id is None) with the trend of the runs up to it.
+
+    cache: a JSON file keeping the trend point of each finished run (keyed by run id and finish
+    time, so a rerun of a run recomputes it); the ledger is append-only, so a finished run's point
+    never changes, and a nightly dashboard reads one run instead of thirty.
+    """
+    known = _read_cache(cache)
     with Ledger(path) as ledger:
         runs = run_ids(ledger)
         if not runs:
@@ -60,12 +67,33 @@ def build(path, run_id=None, trend_runs=dashboard.TREND_RUNS):
         if run_id not in runs:
             raise LedgerError("run_id %r is not in the ledger %s" % (run_id, path))
         earlier = runs[:runs.index(run_id)][-(trend_runs - 1):] if trend_runs > 1 else []
-        trend = [dashboard.trend_point(load_report(ledger, rid)[0]) for rid in earlier]
+        trend, fresh = [], {}
+        for rid in earlier:
+            run = ledger.run(rid)
+            stamp = "%s|%s" % (run["status"], run["finished_at"])
+            entry = known.get(rid)
+            if not entry or entry.get("stamp") != stamp:
+                entry = {"stamp": stamp, "point": dashboard.trend_point(load_report(ledger, rid)[0])}
+            fresh[rid] = entry
+            trend.append(entry["point"])
         report = load_report(ledger, run_id)[0]
     trend.append(dashboard.trend_point(report))
+    if cache and fresh != dict((k, v) for k, v in known.items() if k in fresh):
+        write(cache, json.dumps(dict(known, **fresh), sort_keys=True))
     # the page says when it was written, to the minute: a rerun within the minute changes nothing
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return dashboard.render(report, trend, generated_at=stamp), report
+
+
+def _read_cache(cache):
+    if not cache or not os.path.exists(cache):
+        return {}
+    try:
+        with open(cache, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):  # a damaged cache is rebuilt from the ledger
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write(dest, text):

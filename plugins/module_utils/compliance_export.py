@@ -280,7 +280,7 @@ def ssm_compliance_items(row, compliance_type="Patch"):
     if not row.get("instance_id"):
         raise ExportError("host %s has no instance_id: SSM compliance needs the managed instance id (i-... or mi-...)"
                           % row["host"])
-    if not compliance_type == "Patch" and not compliance_type.startswith("Custom:"):
+    if compliance_type != "Patch" and not compliance_type.startswith("Custom:"):
         raise ExportError("ssm_compliance_type must be Patch or Custom:<name>, got %r" % compliance_type)
     items = []
     for patch in row["patches_missing"]:

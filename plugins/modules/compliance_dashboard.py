@@ -20,6 +20,8 @@ description:
     the change requests with their states; the trend over the last runs in the ledger.
   - Every figure is the one report.json states (module_utils/accounting.py) and carries a C(data-figure)
     attribute naming it.
+  - The trend point of each finished run is kept in C(<dest>.trend.json) (rebuilt from the ledger when missing,
+    and for a run rerun since), so a nightly dashboard reads the ledger's newest run only.
   - Runs on the controller.
 author:
   - fleetpatch.hybrid developers (@fleetpatch)

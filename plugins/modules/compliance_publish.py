@@ -61,6 +61,7 @@ options:
     elements: str
     default: [ssm]
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -71,7 +72,7 @@ attributes:
   diff_mode:
     support: none
   platform:
-    platforms: posix
+    platforms: all
 """
 
 EXAMPLES = r"""

@@ -13,11 +13,12 @@ import shutil
 import subprocess
 import time
 import urllib.request
-from html.parser import HTMLParser
 
 import boto3
 import pytest
+from dashboardlib import check_dashboard_equals_report, dashboard_figures
 from fleetlib import ROOT, VENV_BIN
+from test_notify import Mailbox
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger
 
@@ -154,60 +155,6 @@ def test_s3_export_partitions_and_a_rerun_replaces_only_its_run(s3, tmp_path):
     assert objects(s3) == second
 
 
-class Figures(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.figures, self.stack = {}, []
-
-    def handle_starttag(self, tag, attrs):
-        self.stack.append(dict(attrs).get("data-figure"))
-
-    def handle_endtag(self, tag):
-        if self.stack:
-            self.stack.pop()
-
-    def handle_data(self, data):
-        if self.stack and self.stack[-1]:
-            self.figures[self.stack[-1]] = self.figures.get(self.stack[-1], "") + data.strip()
-
-
-def chromium(*args):
-    binary = shutil.which("chromium")
-    assert binary, "Debian's chromium package is needed (make test installs it)"
-    return subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"] + list(args),
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
-def dashboard_figures(path, screenshot):
-    """The DOM Chromium built from the page (what a reader sees), and a screenshot of it."""
-    shot = chromium("--window-size=1366,2400", "--screenshot=%s" % screenshot, "file://%s" % path)
-    assert os.path.getsize(screenshot) > 10000, shot.stderr[-2000:]
-    dom = chromium("--dump-dom", "file://%s" % path)
-    assert dom.returncode == 0 and "<svg" in dom.stdout, dom.stderr[-2000:]
-    parser = Figures()
-    parser.feed(dom.stdout)
-    return parser.figures
-
-
-def check_dashboard_equals_report(figures, report):
-    summary = report["summary"]
-    for key in ("hosts", "cves_closed_distinct", "cves_still_open_distinct", "host_cves_closed", "host_packages_patched"):
-        assert figures["summary.%s" % key] == str(summary[key]), key
-    assert figures["summary.compliance_pct"] == str(summary["compliance_pct"])
-    for column, count in summary["columns"].items():
-        assert figures["summary.columns.%s" % column] == str(count), column
-    for name, group in report["patch_groups"].items():
-        for key in ("hosts", "cves_closed_distinct", "cves_still_open_distinct"):
-            assert figures["patch_groups.%s.%s" % (name, key)] == str(group[key]), (name, key)
-        assert figures["patch_groups.%s.compliance_pct" % name] == str(group["compliance_pct"])
-    for severity, count in summary["missing_by_severity"].items():
-        assert figures["chart.summary.missing_by_severity.%s" % severity] == str(count)
-    failed = [h for h in report["hosts"] if h["status"] in ("failed", "unreachable", "rolled_back", "rollback_failed",
-                                                              "incomplete")]
-    assert figures["failed-hosts.count"] == str(len(failed))
-    assert figures["change_requests.count"] == str(len(report["change_requests"]))
-
-
 def test_dashboard_in_chromium_shows_the_reports_figures(tmp_path):
     out = str(tmp_path)
     write_ledger(os.path.join(out, "ledger.db"))
@@ -227,3 +174,35 @@ def test_dashboard_in_chromium_shows_the_reports_figures(tmp_path):
     check_dashboard_equals_report(figures, report)
     assert figures["trend.count"] == "1"
     shutil.copy(screenshot, os.path.join(ROOT, ".cache", "dashboard-test.png"))
+
+
+@pytest.fixture
+def smtp():
+    from aiosmtpd import controller
+    from cr_servers.base import free_port
+    box = Mailbox()
+    server = controller.Controller(box, hostname="127.0.0.1", port=free_port(5280))
+    server.start()
+    box.port = server.port
+    yield box
+    server.stop()
+
+
+def test_scheduled_compliance_notice_to_each_groups_owners(tmp_path, smtp):
+    """What an AWX schedule of fleetpatch.hybrid.report sends: each patch group's owners get its
+    figures, by e-mail here (an aiosmtpd server; the other channels are the notify role's)."""
+    out = str(tmp_path)
+    write_ledger(os.path.join(out, "ledger.db"))
+    result = report_playbook(out, "-e", "fleetpatch_run_id=run-1", "-e", '{"fleetpatch_notify_channels": ["email"]}',
+                             "-e", "notify_email_host=127.0.0.1", "-e", "notify_email_port=%d" % smtp.port,
+                             "-e", "notify_email_secure=never")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    report = json.load(open(os.path.join(out, "report.json")))
+    assert [m["to"] for m in smtp.messages] == [["ops@example.com"], ["ops@example.com"]]
+    bodies = dict((m["subject"].split(":")[0].split("] ")[1], m["body"]) for m in smtp.messages)
+    web = report["patch_groups"]["web"]
+    assert "Compliant after the night: %s%% (%d of %d host(s) assessed)" % (
+        web["compliance_pct"], web["hosts_compliant"], web["hosts_assessed"]) in bodies["web"]
+    assert "counted once and only where no host of the group still has them (%d)" % web["cves_closed_distinct"] in bodies["web"]
+    assert "CVEs still open (%d): %s" % (web["cves_still_open_distinct"], ", ".join(web["cves_still_open"])) in bodies["web"]
+    assert "  - web-2: failed (dpkg: error processing package zlib1g)" in bodies["web"]
