@@ -32,13 +32,13 @@ COLUMNS = ("patched", "failed", "deferred", "skipped")
 _COLUMN_OF = {
     "patched": "patched",
     "failed": "failed", "unreachable": "failed", "rolled_back": "failed", "rollback_failed": "failed",
-    "incomplete": "failed",
+    "incomplete": "failed", "needs_attention": "failed",
     "deferred": "deferred", "not_started": "deferred",
     "compliant": "skipped", "non_compliant": "skipped", "skipped": "skipped", "not_patched": "skipped",
 }
 SEVERITIES = ("critical", "important", "moderate", "low", "unspecified")
 _UNDONE = ("rolled_back", "rollback_failed")
-_FAILED = ("failed", "unreachable", "rolled_back", "rollback_failed", "incomplete")
+_FAILED = ("failed", "unreachable", "rolled_back", "rollback_failed", "incomplete", "needs_attention")
 TOP_CVES = 10
 UNGROUPED = "ungrouped"
 

@@ -22,7 +22,7 @@ import re
 import tempfile
 from datetime import datetime
 
-from .report import ORDER
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES
 
 TABLES = ("hosts", "groups")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -130,7 +130,7 @@ def _snapshots(entry):
 def _phases(phases):
     """Each phase's outcome, when it was recorded and the seconds since the phase before it."""
     out, previous = [], None
-    for name in ORDER:
+    for name in PHASES:
         entry = phases.get(name)
         if not entry:
             continue

@@ -5,58 +5,11 @@
 
 from __future__ import annotations
 
-from . import accounting, cr_model
-from .cr_local import LocalBackend
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import accounting, cr_model
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES, failed_phase, host_status
 
-ORDER = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
-
-
-def host_status(phases, scan_only=False):
-    """One word for a host from its phase rows.
-
-    a rollback decides first (rolled_back / rollback_failed); a host the window's cutoff kept
-    from starting is not_started; then failed/unreachable win; a host whose patch changed packages and whose rescan passed is
-    patched; a host with no approved patch missing is compliant (as SSM counts it: pending
-    patches the baseline does not approve do not count); a host the run never finished is
-    incomplete. A scan-only run (playbook fleetpatch.hybrid.scan) reports compliant or
-    non_compliant from the approval's compliance summary.
-    """
-    rollback = phases.get("rollback", {}).get("status")
-    if rollback in ("ok", "changed"):
-        return "rolled_back"
-    if rollback == "failed":
-        return "rollback_failed"
-    if phases.get("preflight", {}).get("status") == "skipped":
-        return "not_started"
-    for phase in ORDER:
-        status = phases.get(phase, {}).get("status")
-        if status == "unreachable":
-            return "unreachable"
-        if status == "failed":
-            return "failed"
-    scan = phases.get("scan")
-    if scan is None:
-        return "incomplete"
-    patch = phases.get("patch")
-    if not scan.get("data", {}).get("pending") or (patch and patch["status"] == "skipped"):
-        return "compliant"
-    compliance = phases.get("approve", {}).get("data", {}).get("compliance")
-    if patch is None and scan_only and compliance is not None:
-        return "compliant" if compliance.get("compliant") else "non_compliant"
-    if patch is None:
-        return "incomplete"
-    rescan = phases.get("rescan")
-    if rescan is None or rescan["status"] not in ("ok", "changed"):
-        return "incomplete"
-    return "patched" if patch["status"] == "changed" else "compliant"
-
-
-def failed_phase(phases):
-    for phase in ORDER:
-        entry = phases.get(phase)
-        if entry and entry["status"] in ("failed", "unreachable"):
-            return phase, entry.get("message")
-    return None, None
+__all__ = ("build_report", "render_table", "host_status", "failed_phase", "load_report", "run_ids", "change_requests")
 
 
 def build_report(run, hosts, change_requests=None):
@@ -79,7 +32,7 @@ def build_report(run, hosts, change_requests=None):
             "cves_open_before": figures["cves_open_before"],
             "cves_closed": figures["cves_closed"],
             "cves_still_open": figures["cves_still_open"],
-            "phases": dict((p, host["phases"][p]["status"]) for p in ORDER if p in host["phases"]),
+            "phases": dict((p, host["phases"][p]["status"]) for p in PHASES if p in host["phases"]),
         }
         if reboot:
             entry["rebooted"] = reboot["status"] == "changed"
@@ -88,7 +41,7 @@ def build_report(run, hosts, change_requests=None):
         if phase:
             entry["failed_phase"] = phase
             entry["reason"] = message
-        elif status == "not_started":
+        elif status in ("not_started", "deferred"):
             entry["reason"] = host["phases"]["preflight"].get("message")
         rollback = host["phases"].get("rollback")
         if rollback and status in ("rolled_back", "rollback_failed"):
