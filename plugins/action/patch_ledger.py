@@ -15,7 +15,8 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "action", "host", "phase", "status", "message", "data",
-                             "patch_group", "attrs", "changes", "playbook", "run_status", "records", "meta"))
+                             "patch_group", "attrs", "changes", "playbook", "run_status", "records",
+                             "findings", "meta"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -36,6 +37,13 @@ class ActionModule(ActionBase):
                 status=dict(type="str", required=True),
                 message=dict(type="str"),
                 data=dict(type="dict", default={}),
+            )),
+            findings=dict(type="dict", options=dict(
+                stage=dict(type="str", required=True),
+                status=dict(type="str", required=True),
+                message=dict(type="str"),
+                data=dict(type="dict", default={}),
+                records=dict(type="list", elements="dict", default=[]),
             )),
             playbook=dict(type="str"),
             meta=dict(type="dict"),
@@ -61,6 +69,10 @@ class ActionModule(ActionBase):
                                             record["data"])
                     if args["changes"]:
                         ledger.record_changes(args["run_id"], host, args["changes"])
+                    if args["findings"]:
+                        found = args["findings"]
+                        ledger.record_findings(args["run_id"], host, found["stage"], found["status"], found["records"],
+                                               found["message"], found["data"])
         except LedgerError as exc:
             raise AnsibleActionFail("patch_ledger: %s" % exc)
         except Exception as exc:  # sqlite3 errors: a locked, read-only or corrupt ledger file

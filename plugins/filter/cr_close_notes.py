@@ -48,7 +48,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils import accounting, cr_model
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import accounting, cr_model, findings_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRValidationError
 
 
@@ -60,7 +60,8 @@ def _cr_close_notes(report, patch_group, close_code=None, correlation=None):
         code = close_code or cr_model.derive_close_code(dict((h["name"], h.get("status") or "incomplete") for h in hosts))
     except CRValidationError:
         raise AnsibleFilterError("cr_close_notes: patch group %r has no host in the report; give close_code" % (patch_group,))
-    return accounting.close_notes(report, patch_group, code, correlation)
+    # the hosts' scanner findings closed and still open (module_utils/findings_report.py)
+    return accounting.close_notes(report, patch_group, code, correlation, findings_report.outcome_details(hosts))
 
 
 class FilterModule(object):

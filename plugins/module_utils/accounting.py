@@ -228,7 +228,7 @@ def _ids(values, limit=10):
     return ", ".join(values[:limit]) + more
 
 
-def close_notes(report, patch_group, close_code, correlation=None):
+def close_notes(report, patch_group, close_code, correlation=None, details=None):
     """The close notes of a patch group's change: what happened, in the report's own figures.
 
     The counts per outcome, the group's CVE figures (distinct closed, host-CVE pairs, still open),
@@ -236,6 +236,7 @@ def close_notes(report, patch_group, close_code, correlation=None):
     and the rollbacks with their reasons.
     """
     hosts = [h for h in report["hosts"] if (h.get("patch_group") or UNGROUPED) == patch_group]
+    details = details or {}
     figures = aggregate(hosts)
     lines = ["Close code: %s. %d host(s): %s." % (
         close_code, figures["hosts"], ", ".join("%s %d" % kv for kv in figures["by_status"].items()) or "none")]
@@ -255,6 +256,8 @@ def close_notes(report, patch_group, close_code, correlation=None):
         reason = host.get("rollback_reason") or host.get("reason")
         if reason and host["status"] not in ("patched", "compliant"):
             parts.append("reason: %s" % reason)
+        if details.get(host["name"]) and host.get("findings"):
+            parts.append(details[host["name"]])
         lines.append("- %s: %s" % (host["name"], "; ".join(parts)))
     rollbacks = [h for h in hosts if h.get("rollback_reason")]
     if rollbacks:

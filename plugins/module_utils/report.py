@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import accounting, cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import add_to_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES, failed_phase, host_status
 
 __all__ = ("build_report", "render_table", "host_status", "failed_phase", "load_report", "run_ids", "change_requests")
@@ -156,6 +157,9 @@ def run_ids(ledger):
 
 
 def load_report(ledger, run_id):
-    """(report, ledger hosts) of one run of an open Ledger, with its local change requests."""
+    """(report, ledger hosts) of one run of an open Ledger, with its local change requests and its
+    hosts' scanner findings."""
     run, hosts = ledger.run(run_id), ledger.hosts(run_id)
-    return build_report(run, hosts, change_requests(ledger.path, run_id)), hosts
+    report = build_report(run, hosts, change_requests(ledger.path, run_id))
+    add_to_report(report, ledger.findings(run_id))
+    return report, hosts
