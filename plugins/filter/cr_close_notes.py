@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: cr_close_notes
 short_description: The close notes of a patch group's change request, from report.json
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - States what happened to a patch group in the report's own figures (module_utils/accounting.py), so
     the change request says what report.json, the console table, the notices and the dashboard say.

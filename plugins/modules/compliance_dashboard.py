@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: compliance_dashboard
 short_description: The compliance dashboard of a run, as one self-contained HTML file
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Writes one HTML file that opens without any network (no script, no fonts or images to fetch; charts are
     inline SVG), readable on a laptop screen and printable.

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: compliance_publish
 short_description: Export patch-night runs as partitioned JSON Lines (S3 or a folder) and SSM compliance
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Reads runs from the run ledger and writes each as JSON Lines in two tables, partitioned for Athena/Glue
     (the DDL is in C(docs/compliance_export.md))
