@@ -15,7 +15,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "action", "host", "phase", "status", "message", "data",
-                             "patch_group", "attrs", "changes", "playbook", "run_status", "records"))
+                             "patch_group", "attrs", "changes", "playbook", "run_status", "records", "check_run"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -39,12 +39,13 @@ class ActionModule(ActionBase):
             )),
             playbook=dict(type="str"),
             run_status=dict(type="str", default="finished"),
+            check_run=dict(type="bool", default=False),
         ))
         host = args["host"] or task_vars.get("inventory_hostname")
         try:
             with Ledger(args["path"]) as ledger:
                 if args["action"] == "start_run":
-                    ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode))
+                    ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode) or args["check_run"])
                 elif args["action"] == "finish_run":
                     ledger.finish_run(args["run_id"], args["run_status"])
                 else:

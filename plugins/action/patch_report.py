@@ -20,7 +20,7 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import bu
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("path", "run_id", "dest"))
+    _VALID_ARGS = frozenset(("path", "run_id", "dest", "plan"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -28,6 +28,7 @@ class ActionModule(ActionBase):
             path=dict(type="path", required=True),
             run_id=dict(type="str", required=True),
             dest=dict(type="path"),
+            plan=dict(type="dict"),
         ))
         if not os.path.exists(args["path"]):
             raise AnsibleActionFail("patch_report: no ledger at %s (path); run a patch night first" % args["path"])
@@ -37,15 +38,20 @@ class ActionModule(ActionBase):
         except LedgerError as exc:
             raise AnsibleActionFail("patch_report: %s" % exc)
         report["change_requests"] = self._change_requests(args["path"], args["run_id"])
+        if args["plan"] is not None:
+            # a dry run: the report carries the plan (and says it is one); its file is written even
+            # in check mode, as the plan is what a check run is for
+            report["check_run"] = True
+            report["plan"] = args["plan"]
         changed = False
         if args["dest"]:
-            text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+            text = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
             old = None
             if os.path.exists(args["dest"]):
                 with open(args["dest"]) as handle:
                     old = handle.read()
             changed = old != text
-            if changed and not self._task.check_mode:
+            if changed and (args["plan"] is not None or not self._task.check_mode):
                 directory = os.path.dirname(os.path.abspath(args["dest"]))
                 if not os.path.isdir(directory):
                     os.makedirs(directory)

@@ -92,6 +92,13 @@ options:
   playbook:
     description: The playbook that started the run, with O(action=start_run).
     type: str
+  check_run:
+    description:
+      - With O(action=start_run), mark the run as a check run (a dry run that changes no host)
+        even when the task itself is not in check mode (C(fleetpatch_dry_run)). In check mode the
+        run is always marked so.
+    type: bool
+    default: false
   run_status:
     description: The final status of the run, with O(action=finish_run).
     type: str
