@@ -67,7 +67,7 @@ options:
   dependencies:
     description:
       - Ask the package manager which other pending patches each pending patch needs (its
-        simulated install: python3-apt's resolver, else C(apt-get -s install NAME); dnf's Python
+        simulated install, by python3-apt's resolver, else C(apt-get -s install NAME); dnf's Python
         API), returned in RV(dependencies) for the approval engine, so that
         C(rejected_patches_action=block) also blocks a patch that needs a rejected one.
       - Nothing is installed, locked or downloaded.
