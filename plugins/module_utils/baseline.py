@@ -109,33 +109,39 @@ def as_instant(value, field):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, tz=timezone.utc)
     if isinstance(value, str) and value.strip():
-        return _instant_from_text(value.strip(), field)
+        instant = _instant_from_text(value.strip())
+        if instant is not None:
+            return instant
+        raise BaselineError("%s: %s is not a date or date and time (ISO 8601, e.g. 2026-11-20T23:30:00-05:00, "
+                            "or RFC 2822)" % (field, _shown(value.strip())))
     raise BaselineError("%s: %s is not a date or date and time (ISO 8601, e.g. 2026-11-20T23:30:00-05:00)" % (field, _shown(value)))
 
 
 @lru_cache(maxsize=8192)
-def _instant_from_text(text, field):
-    parsed = None
+def _instant_from_text(text):
+    """The UTC instant a text names, or None (kept per text: a night sees the same dates on every host)."""
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         try:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
-            parsed = None
-    if parsed is None:
-        raise BaselineError("%s: %s is not a date or date and time (ISO 8601, e.g. 2026-11-20T23:30:00-05:00, "
-                            "or RFC 2822)" % (field, _shown(text)))
-    return as_instant(parsed, field)
+            return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
 def _release_instant(patch):
     value = patch.get("release_date")
     if value in (None, ""):
         return None
+    if isinstance(value, str):
+        instant = _instant_from_text(value.strip())
+        if instant is not None:
+            return instant
     return as_instant(value, "release_date of patch %s" % _shown(patch.get("name"), 60))
 
 
+@lru_cache(maxsize=8192)
 def _utc_text(instant):
     return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -232,6 +238,9 @@ def identifiers(patch):
             keys.append("%s:%s" % (name, arch))
     keys.extend(patch.get("advisories") or ())
     keys.extend(patch.get("cves") or ())
+    if patch.get("title"):
+        # Windows updates also answer to title globs ('*Preview*'), as win_updates' own lists do
+        keys.append(patch["title"])
     return keys
 
 
@@ -521,12 +530,12 @@ def decide(patch, baseline, today, product=None):
 def _decide(patch, baseline, now, product):
     if baseline.managers is not None and patch.get("manager", "apt") not in baseline.managers:
         return _decision(False, "baseline is for %s, not for %s patches" % (baseline["operating_system"], patch.get("manager")))
-    keys = identifiers(patch)
-    hit = baseline.rejected.match(patch, keys)
+    keys = identifiers(patch) if baseline.rejected.patterns or baseline.approved.patterns else ()
+    hit = baseline.rejected.match(patch, keys) if baseline.rejected.patterns else None
     if hit is not None:
         # SSM: a patch in both lists is rejected
         return _decision(False, "rejected by rejected_patches entry %r (%s)" % (hit, _action_text(baseline)), rejected=True)
-    hit = baseline.approved.match(patch, keys)
+    hit = baseline.approved.match(patch, keys) if baseline.approved.patterns else None
     if hit is not None:
         result = _decision(True, "approved by approved_patches entry %r" % hit,
                            level=baseline["approved_patches_compliance_level"])

@@ -10,7 +10,7 @@ hours, and no new task may start in its last ``cutoff`` hours.
 Wall-clock times are resolved in the window's time zone with one rule: a window opens at the
 first instant the local clock shows its scheduled time or has passed it. A time that occurs
 twice (clocks go back) opens once, at its first occurrence; a time that does not exist (clocks
-go forward) opens at the instant the clocks jump, as cron does. See docs/windows.md.
+go forward) opens at the instant the clocks jump, as cron does. See docs/maintenance_windows.md.
 """
 
 from __future__ import annotations

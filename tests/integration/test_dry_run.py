@@ -29,6 +29,9 @@ def planned(plan):
 def test_dry_run_changes_nothing_and_plans_the_night(fleet, tmp_path, how):
     for host in HOSTS.values():
         localfleet("reset", host)
+        # a freshly booted host refreshes its lists once (holding the lists lock): let it finish first
+        rc, out = host_exec(host, "apt-get update -qq -o DPkg::Lock::Timeout=120")
+        assert rc == 0, out
     before = fleet_state()
 
     dry = run_playbook(str(tmp_path / "dry"), "-e", DEBIAN_TARGETS, *how)
