@@ -81,12 +81,13 @@ def dry_run_plan(hostvars, hosts, run_id, window=None, generated_at=None, as_tex
             hv = hostvars[name]
         except KeyError:
             hv = {}
+        ready = bool(_get(hv, "fleetpatch_ready", False))
+        unready = None if ready else "did not get through preflight and scan (status %s)" % host.get("status")
         entries.append({
             "name": name,
             "patch_group": host.get("patch_group") or _get(hv, "fleetpatch_patch_group"),
-            "ready": bool(_get(hv, "fleetpatch_ready", False)),
-            "failure": host.get("reason") or (None if _get(hv, "fleetpatch_ready", False) else
-                                               "did not get through preflight and scan (status %s)" % host.get("status")),
+            "ready": ready,
+            "failure": host.get("reason") or unready,
             "decisions": _get(hv, "scan_decisions", []),
             "reboot_policy": _get(hv, "fleetpatch_reboot_policy", "if_needed"),
             "snapshot_policy": _get(hv, "fleetpatch_snapshot_policy", "best_effort"),

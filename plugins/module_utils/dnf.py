@@ -412,28 +412,3 @@ def build_patches(updates, advisories, installed, make_patch, list_entries=None,
         patches.append(patch)
     return patches
 
-
-def dnf_resolver():
-    """A resolver over dnf's own solver (libsolv, in memory: nothing is downloaded, locked or
-    changed; cached metadata only, as check-update just refreshed it), or None when the dnf Python
-    API cannot be imported by this interpreter (yum hosts, a venv interpreter)."""
-    try:
-        import dnf  # pylint: disable=import-error
-    except ImportError:
-        return None
-    base = dnf.Base()
-    base.conf.read()
-    base.conf.cacheonly = True
-    base.read_all_repos()
-    base.fill_sack(load_system_repo=True, load_available_repos=True)
-
-    def resolve(name, pending):
-        base.reset(goal=True)
-        try:
-            base.upgrade(name)
-            base.resolve()
-        except dnf.exceptions.Error:
-            return []
-        return [p.name for p in base.transaction.install_set if p.name in pending]
-
-    return resolve

@@ -67,11 +67,11 @@ options:
   dependencies:
     description:
       - Ask the package manager which other pending patches each pending patch needs (its
-        simulated install, by python3-apt's resolver, else C(apt-get -s install NAME); dnf's Python
-        API), returned in RV(dependencies) for the approval engine, so that
+        simulated install, by python3-apt's resolver, else C(apt-get -s install NAME)), returned in
+        RV(dependencies) for the approval engine, so that
         C(rejected_patches_action=block) also blocks a patch that needs a rejected one.
-      - Nothing is installed, locked or downloaded.
-        zypper hosts return none (zypper installs patches whole); yum hosts none, with a warning.
+      - Nothing is installed, locked or downloaded. Only apt hosts are resolved so far; dnf, yum
+        and zypper hosts return none.
     type: bool
     default: true
   vulnerability_data:
@@ -151,7 +151,7 @@ dependencies:
   type: dict
   sample: {fp-depapp: [fp-deplib]}
 dependency_resolver:
-  description: What resolved RV(dependencies) (C(python3-apt), C(apt-get -s install), C(dnf)); null when nothing did.
+  description: What resolved RV(dependencies) (C(python3-apt), C(apt-get -s install)); null when nothing did.
   returned: always
   type: str
   sample: python3-apt
@@ -461,25 +461,18 @@ def apt_simulation_resolver(module):
 
 
 def dependencies_of(module, manager, patches):
-    """{patch: [pending patches it needs]}: each pending patch's simulated install, by the package
-    manager's own resolver (python3-apt's depcache, else `apt-get -s install NAME`; dnf's Python API).
+    """{patch: [pending patches it needs]}: each pending patch's simulated install, by apt's own
+    resolver (python3-apt's depcache, else `apt-get -s install NAME`).
     The approval engine uses it so a patch needing a rejected one is blocked (rejected_patches_action)."""
     names = [p["name"] for p in patches if not p["name"].startswith("patch:")]
-    if len(names) < 2 or not module.params["dependencies"] or manager == "zypper":
+    if len(names) < 2 or not module.params["dependencies"] or manager != "apt":
+        # dnf/yum and zypper: not resolved yet (docs/policy.md); their patches get no closure
         return {}, None
     try:
         if manager == "apt":
             resolver, how = aptlib.apt_pkg_resolver(APT_LISTS[1].partition("=")[2] if APT_LISTS else None), "python3-apt"
             if resolver is None:
                 resolver, how = apt_simulation_resolver(module), "apt-get -s install"
-        elif manager == "dnf":
-            resolver, how = dnflib.dnf_resolver(), "dnf"
-        else:
-            resolver, how = None, None
-        if resolver is None:
-            module.warn("%s: no dependency resolver here (needs %s); a patch needing a rejected one is not "
-                        "recognised" % (manager, "python3-dnf" if manager == "dnf" else "a supported package manager"))
-            return {}, None
         return aptlib.dependency_closures(names, resolver), how
     except Exception as exc:  # a resolver that breaks must not lose the scan; say so
         module.warn("could not resolve the pending patches' dependencies with %s: %s" % (manager, exc))
