@@ -411,4 +411,3 @@ def build_patches(updates, advisories, installed, make_patch, list_entries=None,
             patch["reboot_hint"] = True
         patches.append(patch)
     return patches
-
