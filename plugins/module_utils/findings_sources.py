@@ -5,7 +5,8 @@
 
 * inspector2: AWS Inspector2 ``list_findings``, filtered by the fleet's instance ids (10 per
   request, the API's limit for resourceId), by type PACKAGE_VULNERABILITY and by status;
-  paginated by nextToken; per region, with the inventory's role assumption (aws.assume_role).
+  paginated by nextToken; each host in its region through its account's role (the inventory's
+  fleetpatch_aws_role_arn, or the source's role_arn), one assumed session per role.
 * tenable_io: the Tenable Vulnerability Management vulns export: POST /vulns/export, poll
   GET /vulns/export/{uuid}/status until FINISHED, GET each chunk of chunks_available.
 * qualys: the host detection API GET /api/2.0/fo/asset/host/vm/detection/?action=list, paged by
@@ -106,27 +107,49 @@ def inspector2_list(client, instance_ids, statuses=("ACTIVE",), page_size=100, s
     return out
 
 
-def inspector2_clients(spec):
-    """[(region, client)] for the source's regions, through its role when it names one."""
-    session = aws.new_session(spec.get("access_key"), spec.get("secret_key"), spec.get("session_token"), spec.get("profile"))
-    regions = spec.get("regions") or ["us-east-1"]
-    out = []
-    for region in regions:
-        use = session
-        if spec.get("role_arn"):
-            use = aws.assume_role(session, spec["role_arn"], "fleetpatch-findings", region, spec.get("sts_endpoint_url")
-                                  or spec.get("endpoint_url"))
-        out.append((region, aws.client(use, "inspector2", region, spec.get("endpoint_url"))))
+def inspector2_groups(spec, hosts):
+    """{(role_arn, region): [instance ids]}: each host asked in its own region through its account's role.
+
+    The source's role_arn, when set, is used for every host; else a host's own (the inventory's
+    fleetpatch_aws_role_arn, passed by findings_identities). A host without a region is asked in
+    each of the source's regions.
+    """
+    groups = {}
+    for host in hosts:
+        instance = host.get("instance_id")
+        if not instance:
+            continue
+        role = spec.get("role_arn") or host.get("role_arn") or None
+        for region in [host["region"]] if host.get("region") else (spec.get("regions") or ["us-east-1"]):
+            groups.setdefault((role, region), []).append(instance)
+    return groups
+
+
+def inspector2_clients(spec, groups):
+    """[(instance ids, client)], one client per role and region, one assumed session per role."""
+    base = aws.new_session(spec.get("access_key"), spec.get("secret_key"), spec.get("session_token"), spec.get("profile"))
+    sessions, out = {None: base}, []
+    for (role, region), ids in sorted(groups.items(), key=lambda item: (item[0][0] or "", item[0][1])):
+        if role not in sessions:
+            sessions[role] = aws.assume_role(base, role, "fleetpatch-findings", region,
+                                             spec.get("sts_endpoint_url") or spec.get("endpoint_url"))
+        out.append((ids, aws.client(sessions[role], "inspector2", region, spec.get("endpoint_url"))))
     return out
 
 
 def read_inspector2(spec, hosts, statuses=None, clients=None, sleep=None):
-    instance_ids = [h.get("instance_id") for h in hosts if h.get("instance_id")]
-    if not instance_ids:
+    """Findings of the hosts' instances; `clients` [(region, client)] to use instead of building them (tests)."""
+    groups = inspector2_groups(spec, hosts)
+    if not groups:
         return []
+    if clients is not None:
+        ids = sorted(set(i for group in groups.values() for i in group))
+        asks = [(ids, client) for _region, client in clients]
+    else:
+        asks = inspector2_clients(spec, groups)
     out = []
-    for _region, client in clients if clients is not None else inspector2_clients(spec):
-        out.extend(inspector2_list(client, instance_ids, statuses or spec.get("statuses") or ("ACTIVE",), sleep=sleep))
+    for ids, client in asks:
+        out.extend(inspector2_list(client, ids, statuses or spec.get("statuses") or ("ACTIVE",), sleep=sleep))
     return out
 
 

@@ -189,3 +189,22 @@ def test_an_http_error_is_not_swallowed_outside_collect():
     with TenableServer(CHUNKS) as server:
         with pytest.raises(HttpError):
             S.read_tenable_io(tenable_spec(server, secret_key="bad"))
+
+
+def test_inspector2_asks_each_account_through_its_role(moto):
+    """The findings live in account 111111111111 only (moto keeps one Inspector2 per account): the host's
+    role (the inventory's fleetpatch_aws_role_arn) must be assumed through moto's STS to see them."""
+    finding = inspector_finding("i-0acc0111", "CVE-2026-20001", "fp-webserver", "2.4.62", "1~deb12u1", "2.4.62-1~deb12u2")
+    request = urllib.request.Request(moto + "/moto-api/static/inspector2/findings-results", method="POST",
+                                     data=json.dumps({"results": [[finding]], "account_id": "111111111111",
+                                                      "region": "eu-west-1"}).encode("utf-8"),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10)
+    hosts = [{"name": "db-9", "instance_id": "i-0acc0111", "region": "eu-west-1", "role_arn": "arn:aws:iam::111111111111:role/fleetpatch"}]
+    spec = {"type": "inspector2", "endpoint_url": moto, "access_key": "testing", "secret_key": "testing"}
+    result = S.collect([spec], hosts)
+    assert result["errors"] == []
+    assert [(f["host"], f["cve"], f["fixed_version"]) for f in result["by_host"]["db-9"]] == [
+        ("db-9", "CVE-2026-20001", "2.4.62-1~deb12u2")]
+    # without the role, the controller's own account has no such findings
+    assert S.collect([spec], [dict(hosts[0], role_arn=None, instance_id="i-0acc0111")])["by_host"] == {}

@@ -107,3 +107,18 @@ def test_ledger_findings_are_appended_and_the_latest_check_wins(tmp_path):
     assert got["web-1"]["scan"]["status"] == "ok"
     assert [f["state"] for f in got["web-1"]["scan"]["findings"]] == ["patch_approved"]
     assert got["web-1"]["after"]["findings"][0]["reason"] == "a 2 >= 2"
+
+
+def test_inspector2_is_asked_per_account_role_and_region():
+    hosts = [{"name": "a", "instance_id": "i-a", "region": "eu-west-1", "role_arn": "arn:aws:iam::111111111111:role/fleetpatch"},
+             {"name": "b", "instance_id": "i-b", "region": "eu-west-1", "role_arn": "arn:aws:iam::222222222222:role/fleetpatch"},
+             {"name": "c", "instance_id": "i-c", "region": "us-east-2", "role_arn": "arn:aws:iam::111111111111:role/fleetpatch"},
+             {"name": "d", "instance_id": "i-d"}, {"name": "onprem"}]
+    assert S.inspector2_groups({"regions": ["us-east-1", "eu-central-1"]}, hosts) == {
+        ("arn:aws:iam::111111111111:role/fleetpatch", "eu-west-1"): ["i-a"],
+        ("arn:aws:iam::222222222222:role/fleetpatch", "eu-west-1"): ["i-b"],
+        ("arn:aws:iam::111111111111:role/fleetpatch", "us-east-2"): ["i-c"],
+        (None, "us-east-1"): ["i-d"], (None, "eu-central-1"): ["i-d"]}
+    # the source's own role wins for every host
+    assert set(S.inspector2_groups({"role_arn": "arn:aws:iam::333333333333:role/read"}, hosts[:2])) == {
+        ("arn:aws:iam::333333333333:role/read", "eu-west-1")}
