@@ -132,8 +132,8 @@ def test_report_lists_findings_and_never_calls_unverified_ones_closed():
     after = {"status": "ok", "data": {}, "findings": [
         {"cve": "CVE-1", "package": "a", "state": "closed", "reason": "a 2 is at or past the fixed version 2"},
         {"cve": "CVE-2", "package": "k", "state": "open", "reason": "k 1 is older than the fixed version 2; k: rejected"}]}
-    report = {"summary": {}, "hosts": [{"name": "web-1", "status": "patched"}, {"name": "db-1", "status": "rolled_back"},
-                                        {"name": "app-1", "status": "compliant"}]}
+    hosts = [{"name": "web-1", "status": "patched"}, {"name": "db-1", "status": "rolled_back"}, {"name": "app-1", "status": "compliant"}]
+    report = {"summary": {}, "hosts": hosts}
     R.add_to_report(report, {"web-1": {"scan": scan, "after": after}, "db-1": {"scan": scan},
                              "_unmatched": {"scan": {"data": {"unmatched_hosts": [{"identity": {"ip": "10.9.9.9"}}]}}}})
     web, db, app = report["hosts"]
