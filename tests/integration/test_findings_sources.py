@@ -125,7 +125,7 @@ def moto():
     proc = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = "http://127.0.0.1:%d" % port
-    for _ in range(100):
+    for _attempt in range(100):
         try:
             urllib.request.urlopen(url + "/moto-api/", timeout=1)
             break

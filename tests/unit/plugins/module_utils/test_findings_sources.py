@@ -79,7 +79,7 @@ def test_confirm_waits_for_the_rescan_within_the_bound():
             reader=lambda spec, hs: S.read_inspector2(spec, hs, clients=[("us-east-1", api)]))
     assert (still, waited, errors) == ({}, 30.0, [])
     with Stubber(api) as stub:
-        for _ in range(4):
+        for _answer in range(4):
             stub.add_response("list_findings", {"findings": [finding("i-1", "CVE-2026-10001")]}, expected(["i-1"]))
         now[0] = 0.0
         still, waited, errors = M.confirm(
