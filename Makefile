@@ -11,7 +11,7 @@ DEB_PACKAGES := debootstrap openssh-client apt-utils gnupg util-linux dpkg-dev p
 COLLECTION_LINK := .cache/collections/ansible_collections/fleetpatch/hybrid
 DEMO_OUT := out/demo
 
-.PHONY: demo test deps venv collection lint sanity unit integration molecule down clean
+.PHONY: demo test deps venv collection lint package sanity unit integration molecule down clean
 
 demo: deps venv collection
 	tools/localfleet up 3 --fresh
@@ -21,7 +21,7 @@ demo: deps venv collection
 	@$(PY) tools/fleetpatch-report $(DEMO_OUT)/report.json
 	@echo "report: $(DEMO_OUT)/report.json   ledger: $(DEMO_OUT)/ledger.db"
 
-test: deps venv collection lint sanity unit integration molecule
+test: deps venv collection lint package sanity unit integration molecule
 
 deps:
 	@tools/ensure-debian-packages $(DEB_PACKAGES)
@@ -40,6 +40,11 @@ collection:
 lint: venv collection
 	ruff check .
 	ansible-lint
+
+# antsibull-changelog lint + a release dry run, the collection artifact, `ansible-builder create`
+# of the execution environment and a check of its build context (no container engine runs here)
+package: venv collection
+	tools/check-package
 
 sanity: venv
 	tools/run-sanity
@@ -61,4 +66,4 @@ down:
 	tools/localfleet down
 
 clean: down
-	rm -rf out .cache/localfleet/hosts
+	rm -rf out build .cache/localfleet/hosts

@@ -10,11 +10,10 @@ and a rerun with the same run id overwrites a host's phase rows instead of addin
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 from datetime import datetime, timezone
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASE_STATUSES, PHASES
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import LedgerDamaged, LedgerPathError, open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -98,12 +97,14 @@ def utcnow():
 
 
 class Ledger(object):
-    def __init__(self, path, timeout=30.0):
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            os.makedirs(directory)
+    def __init__(self, path, timeout=30.0, check=True):
         self.path = path
-        self.conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        try:
+            # exactly this file (any characters), created 0600, refused when damaged (sqlite_file.py);
+            # check=False for the many per-host writes of a night whose start_run checked the file
+            self.conn = open_database(path, timeout=timeout, check=check)
+        except (LedgerPathError, LedgerDamaged) as exc:
+            raise LedgerError(str(exc)) from exc
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")

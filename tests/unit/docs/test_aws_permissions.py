@@ -30,6 +30,7 @@ POLICIES = {
     "inventory-reader": ["plugins/inventory/patch_groups.py", "plugins/module_utils/inventory.py"],
     "snapshot-taker": ["plugins/modules/ec2_instance_snapshot.py", "plugins/module_utils/_ec2_snapshot.py"],
     "ssm-reader": ["plugins/modules/ssm_agent_info.py"],
+    "state-keeper": ["plugins/module_utils/run_state.py"],
 }
 
 
