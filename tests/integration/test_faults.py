@@ -9,9 +9,10 @@ nothing.
 
 import os
 import sqlite3
+import time
 
 import pytest
-from fleetlib import ROOT, TEST_PACKAGES, host_exec, installed, localfleet, run_playbook
+from fleetlib import ROOT, TEST_PACKAGES, WhenPhase, _localfleet_tool, host_exec, installed, localfleet, run_playbook
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import build_report
@@ -87,7 +88,8 @@ def assert_rerun_changes_nothing(outdir, run_id):
     before = dump(outdir), installed(NAME), open(os.path.join(outdir, "report.json")).read()
     again = run_playbook(outdir, "-e", "fleetpatch_targets=%s" % HOST, run_id=run_id)
     assert again.rc == 0, again.stdout[-3000:]
-    assert "finished at" in again.stdout and "nothing to do" in again.stdout
+    said = " ".join(again.stdout.split())  # the callback wraps long lines
+    assert "run %s finished at" % run_id in said and "nothing to do" in said, said[-2000:]
     assert (dump(outdir), installed(NAME), open(os.path.join(outdir, "report.json")).read()) == before
     assert all(counts.get("changed", 0) == 0 for counts in again.recap().values()), again.recap()
 
@@ -200,3 +202,61 @@ def test_a_failing_maintainer_script(fleet, tmp_path, policy):
         assert "fp-hook" in out
     host_exec(NAME, "rm -f /etc/fp-hook-fail-%s" % HOOK_NEW)
     assert_rerun_changes_nothing(str(tmp_path), night.run_id)
+
+
+def test_the_archive_vanishes_before_the_download(fleet, tmp_path):
+    """fp-tools' .deb disappears from the archive after the host's snapshot, before apt fetches it
+    (the archive is the hosts' read-only bind mount of .cache/localfleet/repo). Nothing is
+    installed, the host stays consistent, and the reason names the package and the download."""
+    localfleet("reset", NAME)
+    deb = os.path.join(ROOT, ".cache", "localfleet", "repo", "pool", "security", "fp-tools_1.1_all.deb")
+    hidden = deb + ".gone"
+    run_id = "faults-download"
+    watcher = WhenPhase(str(tmp_path), run_id, HOST, "snapshot", lambda: os.rename(deb, hidden))
+    try:
+        night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=%s" % HOST, run_id=run_id)
+        watcher.join()
+    finally:
+        if os.path.exists(hidden):
+            os.rename(hidden, deb)
+    assert watcher.fired.is_set() and night.rc != 0
+    assert_host_consistent(NAME)
+    assert installed(NAME) == BEFORE
+    (entry,) = night.report["hosts"]
+    assert entry["status"] == "failed" and entry["failed_phase"] == "patch" and entry["patched"] == []
+    assert entry["reason"].startswith("fp-tools: download failed: "), entry["reason"]
+    assert night.rows("SELECT COUNT(*) FROM package_changes WHERE run_id=?", run_id) == [(0,)]
+    assert night.rows("SELECT state, close_code FROM change_requests WHERE run_id=?", run_id) == [("closed", "unsuccessful")]
+    assert_rerun_changes_nothing(str(tmp_path), run_id)
+
+
+def test_a_reboot_that_does_not_come_back(fleet, tmp_path):
+    """Once the host's patch is recorded its power switch is set to stay off (localfleet's stop
+    file): the reboot after fp-kernel shuts it down and it does not boot again within
+    patch_linux_reboot_timeout. The host is recorded failed in its reboot, with the packages the
+    transaction installed; once it is powered on again it is consistent and runs those versions."""
+    tool = _localfleet_tool()
+    localfleet("reset", NAME)
+    stop = os.path.join(tool.hostdir(NAME), "stop")
+    run_id = "faults-reboot"
+    watcher = WhenPhase(str(tmp_path), run_id, HOST, "patch", lambda: open(stop, "w").close())
+    try:
+        night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=%s" % HOST, "-e", "patch_linux_reboot_timeout=20",
+                             run_id=run_id)
+        watcher.join()
+    finally:
+        tool.start_host(NAME)
+    assert watcher.fired.is_set() and night.rc != 0
+    (entry,) = night.report["hosts"]
+    assert entry["status"] in ("failed", "unreachable") and entry["failed_phase"] == "reboot", entry
+    rows = dict(night.rows("SELECT name, to_version FROM package_changes WHERE run_id=?", run_id))
+    assert rows == dict((n, v) for n, v in AFTER.items() if BEFORE[n] != v)
+    assert sorted(p["name"] for p in entry["patched"]) == sorted(rows)
+    assert night.rows("SELECT state, close_code FROM change_requests WHERE run_id=?", run_id) == [("closed", "unsuccessful")]
+    for _attempt in range(60):  # it boots again
+        if host_exec(NAME, "true")[0] == 0:
+            break
+        time.sleep(1)
+    assert_host_consistent(NAME)
+    assert installed(NAME) == AFTER
+    assert_rerun_changes_nothing(str(tmp_path), run_id)
