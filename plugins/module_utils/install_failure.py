@@ -194,8 +194,8 @@ def judge(approved, probe, policy="restore"):
     if not consistent:
         what = []
         if broken:
-            what.append("not fully installed: %s" % ", ".join("%s (%s %s)" % (n, packages[n]["status"], packages[n]["version"])
-                                                                for n in broken))
+            listed = ["%s (%s %s)" % (n, packages[n]["status"], packages[n]["version"]) for n in broken]
+            what.append("not fully installed: %s" % ", ".join(listed))
         if probe["audit"]:
             what.append("package manager check: %s" % " ".join(probe["audit"].split())[:200])
         attention = "; ".join(what)
