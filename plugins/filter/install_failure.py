@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: install_failure
 short_description: Why an install failed, and what it left on the host
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - With O(mode=reason), the input is the failed install task's result (apt, dnf, zypper) and the
     filter returns C(package), C(step) (a dpkg maintainer script such as C(postinst), an rpm
