@@ -16,6 +16,7 @@ this code knows is refused with a clear error.
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timezone
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import lifecycle
