@@ -8,6 +8,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_SSH_CONTROL_PATH_DIR := $(CURDIR)/.cache/cp
 DEB_PACKAGES := debootstrap openssh-client apt-utils gnupg util-linux dpkg-dev python3-venv rsync sqlite3 rpm createrepo-c
+# the dashboard test opens the page in headless Chromium
+TEST_DEB_PACKAGES := chromium
 COLLECTION_LINK := .cache/collections/ansible_collections/fleetpatch/hybrid
 DEMO_OUT := out/demo
 
@@ -53,6 +55,7 @@ unit: venv collection
 	pytest -q tests/unit
 
 integration: deps venv collection
+	@tools/ensure-debian-packages $(TEST_DEB_PACKAGES)
 	pytest -q tests/integration
 
 # Role scenarios on their own local test hosts (ports 2301...), one after another.

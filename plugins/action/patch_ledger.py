@@ -16,7 +16,7 @@ class ActionModule(ActionBase):
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "action", "host", "phase", "status", "message", "data",
                              "patch_group", "attrs", "changes", "playbook", "run_status", "records",
-                             "findings"))
+                             "findings", "meta", "check_run"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -46,14 +46,17 @@ class ActionModule(ActionBase):
                 records=dict(type="list", elements="dict", default=[]),
             )),
             playbook=dict(type="str"),
+            meta=dict(type="dict"),
             run_status=dict(type="str", default="finished"),
+            check_run=dict(type="bool", default=False),
         ))
         host = args["host"] or task_vars.get("inventory_hostname")
         try:
             # the full integrity check (time grows with the file) at start and finish, not per record
             with Ledger(args["path"], check=args["action"] != "record") as ledger:
                 if args["action"] == "start_run":
-                    started = ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode))
+                    started = ledger.start_run(args["run_id"], playbook=args["playbook"],
+                                               check_mode=bool(self._task.check_mode) or args["check_run"], meta=args["meta"])
                     result.update(started)
                     result["hosts"] = ledger.resume(args["run_id"]) if started["state"] == "resumed" else {}
                     result["new_host"] = resume_state({"phases": {}})

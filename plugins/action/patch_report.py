@@ -12,13 +12,10 @@ import sqlite3
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRError
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import add_to_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import build_report, render_table
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report, render_table
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.safe_write import write_atomic
 
 REPORT_MODE = 0o600
@@ -27,7 +24,7 @@ REPORT_MODE = 0o600
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("path", "run_id", "dest"))
+    _VALID_ARGS = frozenset(("path", "run_id", "dest", "plan"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -35,6 +32,7 @@ class ActionModule(ActionBase):
             path=dict(type="path", required=True),
             run_id=dict(type="str", required=True),
             dest=dict(type="path"),
+            plan=dict(type="dict"),
         ))
         if not os.path.exists(args["path"]):
             raise AnsibleActionFail("patch_report: no ledger at %s (path); run a patch night first" % args["path"])
@@ -57,30 +55,22 @@ class ActionModule(ActionBase):
 
     def _report(self, args):
         with Ledger(args["path"]) as ledger:
-            report = build_report(ledger.run(args["run_id"]), ledger.hosts(args["run_id"]))
-            add_to_report(report, ledger.findings(args["run_id"]))
-        report["change_requests"] = self._change_requests(args["path"], args["run_id"])
+            # with its change requests and findings: module_utils/report.py load_report
+            report = load_report(ledger, args["run_id"])[0]
+        if args["plan"] is not None:
+            # a dry run: the report carries the plan (and says it is one); its file is written even
+            # in check mode, as the plan is what a check run is for
+            report["check_run"] = True
+            report["plan"] = args["plan"]
         changed = False
         if args["dest"]:
-            text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+            text = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
             old = None
             if os.path.isfile(args["dest"]) and not os.path.islink(args["dest"]):
                 with open(args["dest"]) as handle:
                     old = handle.read()
             changed = old != text or (os.stat(args["dest"]).st_mode & 0o777) != REPORT_MODE
-            if changed and not self._task.check_mode:
+            if changed and (args["plan"] is not None or not self._task.check_mode):
                 # private temp file in dest's directory, fsync, rename; the report is 0600 (docs/security.md)
                 write_atomic(args["dest"], text, mode=REPORT_MODE)
         return report, changed
-
-    @staticmethod
-    def _change_requests(path, run_id):
-        """The run's change requests in the local backend (the same ledger file), as the report shows them."""
-        prefix = "%s:%s:" % (cr_model.CORRELATION_PREFIX, run_id)
-        backend = LocalBackend(path, readonly=True)
-        try:
-            records = backend.list(correlation_prefix=prefix, limit=None)
-        finally:
-            backend.close()
-        keys = ("number", "patch_group", "state", "close_code", "hosts", "owners", "host_outcomes")
-        return [dict((k, r.get(k)) for k in keys) for r in records]
