@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: dry_run_plan
 short_description: The plan of a dry run, per host, from what the scan play left
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - For each host of the run (as the ledger's report lists them), what the patch night would do
     (docs/dry_run.md) - the patches it would install (from -> to) with the CVEs and advisories each

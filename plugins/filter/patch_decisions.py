@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: patch_decisions
 short_description: Every pending patch with the baseline's decision and its reason
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The same approval as P(fleetpatch.hybrid.approved_patches#filter) (docs/policy.md), but returns
     every patch record, each with C(approved) (bool) and C(approval_reason), so a plan can say why
