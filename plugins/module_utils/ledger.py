@@ -15,7 +15,8 @@ import sqlite3
 from datetime import datetime, timezone
 
 PHASES = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
-STATUSES = ("ok", "changed", "skipped", "failed", "unreachable")
+# deferred: the host was outside its maintenance window (recorded on its preflight row)
+STATUSES = ("ok", "changed", "skipped", "failed", "unreachable", "deferred")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -12,7 +12,8 @@ def host_status(phases, scan_only=False):
     """One word for a host from its phase rows.
 
     a rollback decides first (rolled_back / rollback_failed); a host the window's cutoff kept
-    from starting is not_started; then failed/unreachable win; a host whose patch changed packages and whose rescan passed is
+    from starting is not_started; a host outside its own window at the start is deferred;
+    then failed/unreachable win; a host whose patch changed packages and whose rescan passed is
     patched; a host with no approved patch missing is compliant (as SSM counts it: pending
     patches the baseline does not approve do not count); a host the run never finished is
     incomplete. A scan-only run (playbook fleetpatch.hybrid.scan) reports compliant or
@@ -25,6 +26,8 @@ def host_status(phases, scan_only=False):
         return "rollback_failed"
     if phases.get("preflight", {}).get("status") == "skipped":
         return "not_started"
+    if phases.get("preflight", {}).get("status") == "deferred":
+        return "deferred"
     for phase in ORDER:
         status = phases.get(phase, {}).get("status")
         if status == "unreachable":
@@ -84,6 +87,10 @@ def build_report(run, hosts):
             entry["reason"] = message
         elif status == "not_started":
             entry["reason"] = host["phases"]["preflight"].get("message")
+        elif status == "deferred":
+            data = host["phases"]["preflight"].get("data") or {}
+            entry["reason"] = host["phases"]["preflight"].get("message")
+            entry["deferred"] = dict((k, data.get(k)) for k in ("schedule", "timezone", "source", "next_start", "next_end"))
         compliance = host["phases"].get("approve", {}).get("data", {}).get("compliance")
         if compliance:
             entry["compliance"] = compliance
@@ -113,7 +120,9 @@ def render_table(report):
     rows = [header]
     for host in report["hosts"]:
         note = ""
-        if host.get("failed_phase"):
+        if host.get("deferred"):
+            note = "window %s; next opens %s" % (host["deferred"].get("schedule") or "-", host["deferred"].get("next_start") or "never")
+        elif host.get("failed_phase"):
             note = "%s: %s" % (host["failed_phase"], (host.get("reason") or "")[:60])
         elif host.get("reason"):
             note = host["reason"][:70]
