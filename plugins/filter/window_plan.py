@@ -12,7 +12,7 @@ description:
   - A host's effective window is the first that is set - C(fleetpatch_maintenance_window) from
     its variables (group_vars per patch group), else its C(fleetpatch_window) value (the
     C(MaintenanceWindow) tag - C(SCHEDULE[; timezone=...; duration=H; cutoff=H]), the rest from
-    C(fleetpatch_window_defaults)), else none. See docs/windows.md.
+    C(fleetpatch_window_defaults)), else none. See docs/maintenance_windows.md.
   - Returns one decision per host - C(status) V(open) (in its window, before the cutoff), V(deferred)
     (outside it or past its cutoff; with C(next_start)), V(invalid) (a malformed window; C(reason)
     names the tag or variable), V(none) (no window - patched whenever the night runs).

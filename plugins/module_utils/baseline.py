@@ -412,11 +412,17 @@ def _decide(patch, baseline, today, product):
     name, candidate = patch["name"], patch.get("candidate_version")
     if baseline.managers is not None and patch.get("manager", "apt") not in baseline.managers:
         return _decision(False, "baseline is for %s, not for %s patches" % (baseline["operating_system"], patch.get("manager")))
+    # Windows updates also answer to title globs ('*Preview*'), as win_updates' own lists do
+    title = patch.get("title")
     hit = baseline.rejected.match(name, candidate)
+    if hit is None and title:
+        hit = baseline.rejected.match(title, candidate)
     if hit is not None:
         return _decision(False, "rejected by rejected_patches entry %r (%s)" % (hit, baseline["rejected_patches_action"]),
                          rejected=True)
     hit = baseline.approved.match(name, candidate)
+    if hit is None and title:
+        hit = baseline.approved.match(title, candidate)
     if hit is not None:
         result = _decision(True, "approved by approved_patches entry %r" % hit,
                            level=baseline["approved_patches_compliance_level"])

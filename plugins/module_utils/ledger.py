@@ -14,9 +14,7 @@ import os
 import sqlite3
 from datetime import datetime, timezone
 
-PHASES = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
-# deferred: the host was outside its maintenance window (recorded on its preflight row)
-STATUSES = ("ok", "changed", "skipped", "failed", "unreachable", "deferred")
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASE_STATUSES, PHASES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -120,8 +118,8 @@ class Ledger(object):
         _require("host", host)
         if phase not in PHASES:
             raise LedgerError("phase %r is not one of %s" % (phase, ", ".join(PHASES)))
-        if status not in STATUSES:
-            raise LedgerError("status %r is not one of %s" % (status, ", ".join(STATUSES)))
+        if status not in PHASE_STATUSES:
+            raise LedgerError("status %r is not one of %s" % (status, ", ".join(PHASE_STATUSES)))
         self._write(
             "INSERT INTO host_phases (run_id, host, phase, status, recorded_at, message, data) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(run_id, host, phase) DO UPDATE SET status=excluded.status, recorded_at=excluded.recorded_at, "

@@ -10,7 +10,7 @@ hours, and no new task may start in its last ``cutoff`` hours.
 Wall-clock times are resolved in the window's time zone with one rule: a window opens at the
 first instant the local clock shows its scheduled time or has passed it. A time that occurs
 twice (clocks go back) opens once, at its first occurrence; a time that does not exist (clocks
-go forward) opens at the instant the clocks jump, as cron does. See docs/windows.md.
+go forward) opens at the instant the clocks jump, as cron does. See docs/maintenance_windows.md.
 """
 
 from __future__ import annotations
@@ -581,7 +581,7 @@ TAG_VAR = "fleetpatch_window"
 TAG_DEFAULTS_VAR = "fleetpatch_window_defaults"
 TAG_NAME = "MaintenanceWindow"
 TAG_OPTION_KEYS = ("timezone", "duration", "cutoff", "schedule_offset", "start_date", "end_date")
-# what a tag value that gives only the schedule means (docs/windows.md)
+# what a tag value that gives only the schedule means (docs/maintenance_windows.md)
 TAG_DEFAULTS = {"timezone": "UTC", "duration": 4, "cutoff": 1}
 
 
@@ -655,10 +655,10 @@ def _no_window():
 def _invalid(source, field, value, exc):
     if source == "tag":
         what = "the maintenance window tag %s (host variable %s) %r" % (TAG_NAME, field, value)
-        fix = "fix the tag: SCHEDULE[; timezone=...; duration=H; cutoff=H], see docs/windows.md"
+        fix = "fix the tag: SCHEDULE[; timezone=...; duration=H; cutoff=H], see docs/maintenance_windows.md"
     else:
         what = "the maintenance window in %s" % field
-        fix = "fix the variable, see docs/windows.md"
+        fix = "fix the variable, see docs/maintenance_windows.md"
     return {"status": "invalid", "allowed_to_start": False, "forced": False, "source": source, "field": field,
             "value": value if isinstance(value, str) else None,
             "reason": "%s is malformed: %s; %s" % (what, exc, fix)}

@@ -5,58 +5,9 @@
 
 from __future__ import annotations
 
-ORDER = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES, failed_phase, host_status
 
-
-def host_status(phases, scan_only=False):
-    """One word for a host from its phase rows.
-
-    a rollback decides first (rolled_back / rollback_failed); a host the window's cutoff kept
-    from starting is not_started; a host outside its own window at the start is deferred;
-    then failed/unreachable win; a host whose patch changed packages and whose rescan passed is
-    patched; a host with no approved patch missing is compliant (as SSM counts it: pending
-    patches the baseline does not approve do not count); a host the run never finished is
-    incomplete. A scan-only run (playbook fleetpatch.hybrid.scan) reports compliant or
-    non_compliant from the approval's compliance summary.
-    """
-    rollback = phases.get("rollback", {}).get("status")
-    if rollback in ("ok", "changed"):
-        return "rolled_back"
-    if rollback == "failed":
-        return "rollback_failed"
-    if phases.get("preflight", {}).get("status") == "skipped":
-        return "not_started"
-    if phases.get("preflight", {}).get("status") == "deferred":
-        return "deferred"
-    for phase in ORDER:
-        status = phases.get(phase, {}).get("status")
-        if status == "unreachable":
-            return "unreachable"
-        if status == "failed":
-            return "failed"
-    scan = phases.get("scan")
-    if scan is None:
-        return "incomplete"
-    patch = phases.get("patch")
-    if not scan.get("data", {}).get("pending") or (patch and patch["status"] == "skipped"):
-        return "compliant"
-    compliance = phases.get("approve", {}).get("data", {}).get("compliance")
-    if patch is None and scan_only and compliance is not None:
-        return "compliant" if compliance.get("compliant") else "non_compliant"
-    if patch is None:
-        return "incomplete"
-    rescan = phases.get("rescan")
-    if rescan is None or rescan["status"] not in ("ok", "changed"):
-        return "incomplete"
-    return "patched" if patch["status"] == "changed" else "compliant"
-
-
-def failed_phase(phases):
-    for phase in ORDER:
-        entry = phases.get(phase)
-        if entry and entry["status"] in ("failed", "unreachable"):
-            return phase, entry.get("message")
-    return None, None
+__all__ = ("build_report", "render_table", "host_status", "failed_phase")
 
 
 def build_report(run, hosts):
@@ -76,7 +27,7 @@ def build_report(run, hosts):
             "patched": [{"name": c["name"], "from": c["from"], "to": c["to"]} for c in host["changes"]],
             "cves_closed": closed,
             "cves_remaining": sorted(remaining),
-            "phases": dict((p, host["phases"][p]["status"]) for p in ORDER if p in host["phases"]),
+            "phases": dict((p, host["phases"][p]["status"]) for p in PHASES if p in host["phases"]),
         }
         if reboot:
             entry["rebooted"] = reboot["status"] == "changed"
@@ -85,11 +36,10 @@ def build_report(run, hosts):
         if phase:
             entry["failed_phase"] = phase
             entry["reason"] = message
-        elif status == "not_started":
+        elif status in ("not_started", "deferred"):
             entry["reason"] = host["phases"]["preflight"].get("message")
-        elif status == "deferred":
+        if status == "deferred":
             data = host["phases"]["preflight"].get("data") or {}
-            entry["reason"] = host["phases"]["preflight"].get("message")
             entry["deferred"] = dict((k, data.get(k)) for k in ("schedule", "timezone", "source", "next_start", "next_end"))
         compliance = host["phases"].get("approve", {}).get("data", {}).get("compliance")
         if compliance:

@@ -122,5 +122,205 @@ def build_patches(result, make_patch, details=None, include_installed=False):
             reboot = bool(_REBOOT_TITLE_RE.search(title)) or any(
                 category_key(c) in ("servicepacks", "upgrades", "drivers") for c in update.get("categories") or [])
         record["reboot_hint"] = bool(reboot)
+        # the title is what a baseline's title globs match (approved/rejected patches)
+        record["title"] = title
         records.append(record)
     return records
+
+
+# -- baseline -> win_updates options ------------------------------------------------------------------
+
+# Windows Update's category strings (what win_updates compares, case-insensitively) of each of our
+# classifications; a search limited to a baseline asks for these.
+WINDOWS_CATEGORIES = {
+    "security": ["Security Updates", "Critical Updates"],
+    "bugfix": ["Update Rollups", "Updates"],
+    "enhancement": ["Feature Packs", "Service Packs"],
+    "other": ["Definition Updates", "Drivers", "Tools", "Upgrades"],
+}
+SERVER_SELECTIONS = ("default", "managed_server", "windows_update")
+
+
+class WindowsUpdatesError(ValueError):
+    """Options that cannot be right: names the field and the fix."""
+
+
+def kb_regex(kb):
+    """An accept/reject_list entry matching exactly one KB.
+
+    win_updates matches each entry as an unanchored, case-insensitive regex against the title and
+    the `KB<number>` strings of an update: a bare `KB50341` would also take KB5034127.
+    """
+    match = re.match(r"^(?:KB)?(\d+)$", str(kb).strip(), re.IGNORECASE)
+    if not match:
+        raise WindowsUpdatesError("%r is not a KB number (KB1234567)" % (kb,))
+    return "^KB%s$" % match.group(1)
+
+
+def search_categories(baseline):
+    """category_names for a search: '*' unless asked to search only what the baseline's rules approve.
+
+    `baseline` is a validated baseline (baseline.validate); the scan searches everything by
+    default (compliance counts every missing update, as SSM does), this is for a narrower search.
+    """
+    if baseline.get("approved_patches"):
+        return ["*"]
+    names = []
+    for rule in baseline.get("approval_rules") or []:
+        classes = rule.get("classifications") or ["*"]
+        if "*" in classes:
+            return ["*"]
+        for cls in classes:
+            for name in WINDOWS_CATEGORIES.get(cls, []):
+                if name not in names:
+                    names.append(name)
+    return names or ["*"]
+
+
+def search_options(baseline=None, scope="all", server_selection="default"):
+    """win_updates options to find the pending updates (state searched, no reboot)."""
+    if scope not in ("all", "baseline"):
+        raise WindowsUpdatesError("scope: %r is not one of all, baseline" % (scope,))
+    if server_selection not in SERVER_SELECTIONS:
+        raise WindowsUpdatesError("server_selection: %r is not one of %s" % (server_selection, ", ".join(SERVER_SELECTIONS)))
+    categories = search_categories(baseline or {}) if scope == "baseline" else ["*"]
+    return {"state": "searched", "category_names": categories, "server_selection": server_selection}
+
+
+def approved_kbs(approved):
+    """The KBs of approved patch records (names or advisories), sorted, each once."""
+    kbs = set()
+    for patch in approved or []:
+        names = [patch.get("name")] + list(patch.get("advisories") or []) if isinstance(patch, dict) else [patch]
+        found = [n for n in names if n and re.match(r"^KB\d+$", str(n), re.IGNORECASE)]
+        if not found:
+            raise WindowsUpdatesError("approved patch %r has no KB number: win_updates installs by KB"
+                                      % ((patch.get("name") if isinstance(patch, dict) else patch),))
+        kbs.add(str(found[0]).upper())
+    return sorted(kbs, key=lambda kb: int(kb[2:]))
+
+
+def install_options(approved, server_selection="default", log_path=None):
+    """win_updates options that install exactly the approved KBs and never reboot on their own.
+
+    An empty accept_list makes win_updates install everything it finds: refuse it.
+    """
+    kbs = approved_kbs(approved)
+    if not kbs:
+        raise WindowsUpdatesError("approved: no KB to install (an empty accept_list would install every update found)")
+    if server_selection not in SERVER_SELECTIONS:
+        raise WindowsUpdatesError("server_selection: %r is not one of %s" % (server_selection, ", ".join(SERVER_SELECTIONS)))
+    options = {"state": "installed", "category_names": ["*"], "accept_list": [kb_regex(kb) for kb in kbs],
+               "reboot": False, "server_selection": server_selection}
+    if log_path:
+        options["log_path"] = log_path
+    return options
+
+
+# -- win_updates results --------------------------------------------------------------------------------
+
+def _update_kbs(update):
+    return kb_ids(update) or [update.get("title") or update.get("id") or "unknown"]
+
+
+def install_summary(result, approved=None):
+    """What one win_updates install call did, from its registered result (any shape).
+
+    Returns {status, installed, failed, reboot_required, rebooted, unexpected, message} where
+    status is one of: nothing_found, installed, failed (a KB or the call failed),
+    connection_lost (the task came back unreachable: WinRM dropped, often the update's own
+    network reset). `unexpected` lists KBs installed that were not approved (must stay empty).
+    """
+    result = result or {}
+    wanted = set(approved_kbs(approved)) if approved else None
+    installed, failed = [], []
+    for key in sorted(result.get("updates") or {}):
+        update = result["updates"][key]
+        kbs = _update_kbs(update)
+        if update.get("failure_hresult_code") is not None or update.get("failure_msg"):
+            failed.append({"kb": kbs[0], "title": update.get("title") or "", "update_id": update.get("id") or key,
+                           "hresult": update.get("failure_hresult_code"),
+                           "message": update.get("failure_msg") or "failed (HRESULT %s)" % update.get("failure_hresult_code")})
+        elif update.get("installed"):
+            installed.append({"kb": kbs[0], "title": update.get("title") or "", "update_id": update.get("id") or key})
+    unexpected = sorted(i["kb"] for i in installed if wanted is not None and i["kb"] not in wanted)
+    message = str(result.get("msg") or "")
+    if result.get("unreachable"):
+        status = "connection_lost"
+    elif failed or result.get("failed"):
+        status = "failed"
+        if not message:
+            message = "; ".join("%s: %s" % (f["kb"], f["message"]) for f in failed)
+    elif installed:
+        status = "installed"
+    else:
+        status = "nothing_found"
+    return {"status": status, "installed": installed, "failed": failed,
+            "reboot_required": bool(result.get("reboot_required")), "rebooted": bool(result.get("rebooted")),
+            "unexpected": unexpected, "message": message}
+
+
+def pending_kbs(search_result, approved):
+    """The approved KBs a search still finds pending (not installed), sorted."""
+    wanted = set(approved_kbs(approved))
+    pending = set()
+    for update in ((search_result or {}).get("updates") or {}).values():
+        if update.get("installed"):
+            continue
+        pending.update(kb for kb in kb_ids(update) if kb in wanted)
+    return sorted(pending, key=lambda kb: int(kb[2:]))
+
+
+def loop_decision(round_number, round_limit, pending, summary, cutoff_passed=False, reboot_pending=False):
+    """After a round (install [-> reboot] -> search): go on, or stop and why.
+
+    Returns {again, outcome, reason}; outcome is done, failed or stopped (loop limit, cutoff,
+    no progress) and only means something when again is false.
+    """
+    if summary and summary.get("unexpected"):
+        return {"again": False, "outcome": "failed",
+                "reason": "installed KBs that were not approved: %s" % ", ".join(summary["unexpected"])}
+    if not pending:
+        if reboot_pending:
+            return {"again": False, "outcome": "stopped",
+                    "reason": "every approved KB is installed but a reboot is still pending (reboot policy)"}
+        return {"again": False, "outcome": "done", "reason": "no approved KB left pending after %d round(s)" % round_number}
+    left = ", ".join(pending)
+    if summary and summary.get("status") == "failed":
+        return {"again": False, "outcome": "failed", "reason": "round %d failed: %s; still pending: %s"
+                % (round_number, summary.get("message") or "win_updates failed", left)}
+    if summary and summary.get("status") == "nothing_found" and not summary.get("reboot_required") and not summary.get("rebooted"):
+        return {"again": False, "outcome": "failed", "reason": "round %d installed nothing and needs no reboot, "
+                "but %s still pending (hidden, superseded or blocked by policy on the host?)" % (round_number, left)}
+    if reboot_pending:
+        return {"again": False, "outcome": "stopped",
+                "reason": "a reboot is needed before %s can install, and the reboot policy forbids it" % left}
+    if cutoff_passed:
+        return {"again": False, "outcome": "stopped", "reason": "the window's cutoff passed; still pending: %s" % left}
+    if round_number >= round_limit:
+        return {"again": False, "outcome": "stopped",
+                "reason": "loop limit (%d rounds) reached; still pending: %s" % (round_limit, left)}
+    return {"again": True, "outcome": "continue", "reason": "still pending after round %d: %s" % (round_number, left)}
+
+
+def uninstall_commands(installed):
+    """`wusa` command lines that remove the KBs a run installed, newest KB first."""
+    kbs = approved_kbs(installed)
+    return ["wusa.exe /uninstall /kb:%s /quiet /norestart" % kb[2:] for kb in reversed(kbs)]
+
+
+# wusa exit codes: 0 done, 3010 done and a reboot is needed, 2359303 (0x240007) the KB is not
+# installed, 87 the package cannot be removed (e.g. a servicing stack or a combined SSU+LCU package)
+WUSA_EXIT = {0: ("removed", False), 3010: ("removed", True), 2359303: ("not_installed", False),
+             1641: ("removed", True)}
+
+
+def uninstall_outcome(kb, rc, stderr=""):
+    """{kb, status (removed | not_installed | failed), reboot_required, message} of one wusa run."""
+    status, reboot = WUSA_EXIT.get(rc, ("failed", False))
+    message = {"removed": "removed", "not_installed": "was not installed"}.get(
+        status, "wusa exited %s%s" % (rc, ": %s" % stderr.strip() if stderr and stderr.strip() else ""))
+    if rc == 87:
+        message += " (this package cannot be uninstalled with wusa, e.g. a servicing stack update)"
+    return {"kb": str(kb).upper() if str(kb).upper().startswith("KB") else "KB%s" % kb, "status": status,
+            "reboot_required": reboot, "message": message}

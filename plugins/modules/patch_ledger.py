@@ -47,7 +47,7 @@ options:
   status:
     description: The outcome of O(phase).
     type: str
-    choices: [ok, changed, skipped, failed, unreachable, deferred]
+    choices: [ok, changed, skipped, failed, unreachable]
   message:
     description: One line on the outcome, such as the reason of a failure.
     type: str

@@ -14,7 +14,7 @@ short_description: The report of a patch night, from the run ledger
 version_added: 0.1.0
 description:
   - Reads a run from the ledger, derives one outcome per host (patched, compliant,
-    rolled_back, rollback_failed, failed, unreachable, incomplete, not_started, deferred) and writes the report as JSON.
+    rolled_back, rollback_failed, failed, unreachable, incomplete) and writes the report as JSON.
   - Adds the run's change requests of the local backend (kept in the same ledger file) with their
     number, state and close code.
   - Runs on the controller.

@@ -70,7 +70,7 @@ def test_each_patch_group_in_its_own_window(window_tags, tmp_path):
     assert deferred["schedule"] == "cron(0 %d * * ? *)" % opens.hour
     assert "db-prod-1   db-prod      deferred  0" in night.stdout, night.stdout[-3000:]
     assert night.rows("SELECT phase, status FROM host_phases WHERE run_id=? AND host='db-prod-1'", night.run_id) == [
-        ("preflight", "deferred")]
+        ("preflight", "skipped")]
     # the malformed tag fails that host alone, with a reason naming the tag; nothing ran on it
     bad = hosts["web-prod-1"]
     assert bad["failed_phase"] == "preflight"

@@ -128,8 +128,9 @@ def test_a_deferred_host_in_the_report_and_the_table(tmp_path):
     with Ledger(str(tmp_path / "ledger.db")) as ledger:
         ledger.start_run("r1")
         ledger.record_host("r1", "db-prod-1", "db-prod", {"window": "cron(0 3 ? * SUN *)"})
-        ledger.record_phase("r1", "db-prod-1", "preflight", "deferred", decision["reason"],
-                            dict((k, decision[k]) for k in ("source", "schedule", "timezone", "next_start", "next_end")))
+        ledger.record_phase("r1", "db-prod-1", "preflight", "skipped", decision["reason"],
+                            dict(((k, decision[k]) for k in ("source", "schedule", "timezone", "next_start", "next_end")),
+                                 deferred=True))
         report = build_report(ledger.run("r1"), ledger.hosts("r1"))
     (host,) = report["hosts"]
     assert host["status"] == "deferred" and report["summary"]["by_status"] == {"deferred": 1}
