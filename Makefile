@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_SSH_CONTROL_PATH_DIR := $(CURDIR)/.cache/cp
 DEB_PACKAGES := debootstrap openssh-client apt-utils gnupg util-linux dpkg-dev python3-venv rsync sqlite3 rpm createrepo-c
 COLLECTION_LINK := .cache/collections/ansible_collections/fleetpatch/hybrid
 DEMO_OUT := out/demo

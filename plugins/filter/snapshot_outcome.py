@@ -10,11 +10,13 @@ short_description: What a snapshot attempt means for the host under the snapshot
 version_added: 0.2.0
 description:
   - V(required) - a failed snapshot (or no provider) stops the host before it is patched.
-    V(best_effort) - a failure is a warning and the host goes on. V(none) - no snapshot is taken.
+    V(best_effort) - a host no provider applies to (provider V(none), or O(applies=false)) goes on
+    with a warning; a provider that applies but failed (access denied in the host's account, a
+    quota, a timeout) stops the host, as under V(required). V(none) - no snapshot is taken.
   - Returns C(status) (the ledger status of the snapshot phase), C(proceed), C(message) and C(warning).
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
-positional: provider, ok, message
+positional: provider, ok, message, applies
 options:
   _input:
     description: The snapshot policy.
@@ -32,6 +34,10 @@ options:
   message:
     description: The failure, or a note on the snapshot made.
     type: str
+  applies:
+    description: False when the provider turned out not to apply to the host (LVM asked for, no LVM on the host).
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -51,9 +57,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.snapshot import SnapshotError, policy_outcome
 
 
-def _snapshot_outcome(policy, provider, ok, message=None):
+def _snapshot_outcome(policy, provider, ok, message=None, applies=True):
     try:
-        return policy_outcome(policy, provider, bool(ok), message or None)
+        return policy_outcome(policy, provider, bool(ok), message or None, bool(applies))
     except SnapshotError as exc:
         raise AnsibleFilterError("snapshot_outcome: %s" % exc)
 

@@ -32,7 +32,8 @@ description:
     C(fleetpatch_region), C(fleetpatch_account_id), C(fleetpatch_platform), C(fleetpatch_os_family) (as Ansible's
     os family, lower case: debian, redhat, suse, windows, darwin), C(fleetpatch_os_version),
     C(fleetpatch_snapshot_provider) (ec2 for EC2 instances, else the on-prem value, default package_state),
-    C(fleetpatch_ssm_ping_status), C(fleetpatch_ssm_agent_version)."
+    C(fleetpatch_ssm_ping_status), C(fleetpatch_ssm_agent_version), and for a host found through an O(sources.ec2.assume_roles)
+    entry C(fleetpatch_aws_role_arn), C(fleetpatch_aws_external_id), C(fleetpatch_aws_role_session_name)."
   - "Connection: C(ansible_connection) is C(ssh) (Linux) or C(winrm) (Windows, C(ansible_port) 5986) to
     C(ansible_host), or C(amazon.aws.aws_ssm) for SSM nodes that have no other source, or for every SSM managed
     host with O(connection.prefer=ssm) (with C(ansible_aws_ssm_instance_id), C(ansible_aws_ssm_region), and
@@ -94,8 +95,13 @@ options:
             description:
               - IAM roles to assume, one per account (C(arn:aws:iam::<account>:role/<name>)). Each account's
                 regions are queried with that role's credentials. Without it, the default credentials are used.
+              - An entry is a role ARN, or a mapping with C(role_arn) and optionally C(external_id) and
+                C(session_name) when the role's trust policy asks for them.
+              - Each host found through a role gets C(fleetpatch_aws_role_arn) (and C(fleetpatch_aws_external_id),
+                C(fleetpatch_aws_role_session_name)), so every AWS call about it during the night - snapshots,
+                restores, SSM agent checks - runs in its own account. Group vars may override them.
             type: list
-            elements: str
+            elements: raw
           endpoint_url:
             description: Endpoint for the EC2 and STS calls of this source (a local AWS for tests).
             type: str
@@ -119,7 +125,7 @@ options:
           assume_roles:
             description: As O(sources.ec2.assume_roles). Default is O(sources.ec2.assume_roles); V([]) for none.
             type: list
-            elements: str
+            elements: raw
           endpoint_url:
             description: Endpoint for the SSM and STS calls of this source. Default is O(sources.ec2.endpoint_url).
             type: str
@@ -575,6 +581,7 @@ class _Fetcher(object):
         from concurrent.futures import ThreadPoolExecutor  # here: a cache hit does not need it (20 ms to import)
 
         sources = [(name, self.settings[name]) for name in ("ec2", "ssm") if self.settings[name]]
+        self.role_options = dict(item for dummy, src in sources for item in src.get("role_options", {}).items())
         accounts = sorted({(role, src["endpoint_url"], self._home(src)) for dummy, src in sources
                            for role in (src["assume_roles"] or [None])}, key=lambda k: [str(x) for x in k])
         with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, max(1, len(accounts)))) as pool:
@@ -591,9 +598,17 @@ class _Fetcher(object):
                      for (name, src, role, session), regions in zip(jobs, expanded, strict=True) for region in regions]
             results = list(pool.map(self._call, calls))
         out = {"format": CACHE_FORMAT, "ec2": [], "ssm": [], "coverage": [], "failures": sorted(self.failures)}
-        for (name, _src, role, _session, region), records in zip(calls, results, strict=True):
+        for (name, src, role, _session, region), records in zip(calls, results, strict=True):
             if records is None:
                 continue
+            if role:
+                # the role each machine was found through: the night's AWS calls about it use it too
+                extra = {"role_arn": role}
+                for key, value in (src["role_options"].get(role) or {}).items():
+                    if value:
+                        extra["role_" + key] = value
+                for record in records:
+                    record.update(extra)
             out[name].extend(records)
             if name == "ec2":
                 out["coverage"].append([self.aws.role_account(role) if role else None, region])
@@ -623,7 +638,9 @@ class _Fetcher(object):
         if role is None:
             return self.base
         try:
-            return self._lean(self.aws.assume_role(self.base, role, SESSION_NAME, region, endpoint_url,
+            options = self.role_options.get(role) or {}
+            return self._lean(self.aws.assume_role(self.base, role, options.get("session_name") or SESSION_NAME, region,
+                                                   endpoint_url, external_id=options.get("external_id"),
                                                    **SESSION_OPTIONS))
         except self.aws.AwsError as exc:
             self.failures.append("%s: assuming the role failed: %s" % (self._label(role), exc))

@@ -232,9 +232,11 @@ def role_account(role_arn):
     return match.group(1) if match else None
 
 
-def assume_role(session, role_arn, session_name, region, endpoint_url=None, sleep=None, **session_options):
+def assume_role(session, role_arn, session_name, region, endpoint_url=None, sleep=None, external_id=None,
+                **session_options):
     """A new Session with the role's temporary credentials (session_options as for new_session)."""
     sts = client(session, "sts", region, endpoint_url)
+    extra = {"ExternalId": external_id} if external_id else {}
     creds = call(sts.assume_role, RoleArn=role_arn, RoleSessionName=session_name,
-                 max_attempts=max_attempts(session), sleep=sleep)["Credentials"]
+                 max_attempts=max_attempts(session), sleep=sleep, **extra)["Credentials"]
     return new_session(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], **session_options)

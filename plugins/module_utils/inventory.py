@@ -185,6 +185,8 @@ def validate_sources(sources):
         for key in ("regions", "assume_roles", "endpoint_url"):
             if ssm.get(key) is None and inherited.get(key) is not None:
                 normalised[key] = inherited[key]
+                if key == "assume_roles":
+                    normalised["role_options"] = inherited["role_options"]
         include = ssm.get("include_onprem", True)
         if not isinstance(include, bool):
             _fail("sources.ssm.include_onprem", "expected true or false, got %r" % (include,))
@@ -204,14 +206,44 @@ def validate_sources(sources):
     return out
 
 
+ROLE_KEYS = ("role_arn", "external_id", "session_name")
+ROLE_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+
+
+def _assume_roles(value, where):
+    """([role ARNs], {ARN: {external_id, session_name}}): each entry an ARN, or a mapping with
+    role_arn and optionally external_id and session_name (the role's trust policy may ask for them)."""
+    if value is None:
+        return None, {}
+    if isinstance(value, (str, dict)) or not isinstance(value, (list, tuple)):
+        _fail(where, "expected a list of role ARNs or {role_arn, external_id, session_name} mappings, got %r" % (value,))
+    roles, options = [], {}
+    for index, item in enumerate(value):
+        here = "%s[%d]" % (where, index)
+        entry = dict(item) if isinstance(item, dict) else {"role_arn": item}
+        check_unknown(entry, ROLE_KEYS, here)
+        arn = entry.get("role_arn")
+        if not isinstance(arn, str) or not ROLE_ARN.match(arn.strip()):
+            _fail(here, "%r is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)" % (arn,))
+        arn = arn.strip()
+        for key, pattern, what in (("external_id", EXTERNAL_ID, "2-1224 characters of letters, digits and +=,.@:/_-"),
+                                   ("session_name", ROLE_SESSION_NAME, "2-64 characters of letters, digits and +=,.@_-")):
+            if entry.get(key) is not None and not (isinstance(entry[key], str) and pattern.match(entry[key])):
+                _fail("%s.%s" % (here, key), "expected %s, got %r" % (what, entry[key]))
+        if arn in options:
+            _fail(where, "the role %s is listed twice" % arn)
+        roles.append(arn)
+        options[arn] = {"external_id": entry.get("external_id"), "session_name": entry.get("session_name")}
+    return roles, options
+
+
 def _aws_source(section, where):
-    roles = _str_list(section.get("assume_roles"), where + ".assume_roles", ROLE_ARN,
-                      "an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
-    if roles is not None and len(set(roles)) != len(roles):
-        _fail(where + ".assume_roles", "a role is listed twice")
+    roles, role_options = _assume_roles(section.get("assume_roles"), where + ".assume_roles")
     return {
         "regions": _str_list(section.get("regions"), where + ".regions", REGION, "a region name such as us-east-1"),
         "assume_roles": roles,
+        "role_options": role_options,
         "endpoint_url": _opt_str(section.get("endpoint_url"), where + ".endpoint_url"),
     }
 
@@ -950,6 +982,10 @@ def host_vars(machine, settings):
     cloud = ec2 or ssm or {}
     put("fleetpatch_region", cloud.get("region"))
     put("fleetpatch_account_id", cloud.get("account_id"))
+    # the role this machine was found through: every AWS call about it runs in its account
+    put("fleetpatch_aws_role_arn", cloud.get("role_arn"), (ssm or {}).get("role_arn"))
+    put("fleetpatch_aws_external_id", cloud.get("role_external_id"), (ssm or {}).get("role_external_id"))
+    put("fleetpatch_aws_role_session_name", cloud.get("role_session_name"), (ssm or {}).get("role_session_name"))
     ssm = ssm or {}
     family = (os_family(ssm.get("platform_name")) or first.get("os_family")
               or os_family((ec2 or {}).get("platform_details")) or os_family((ec2 or {}).get("platform")))

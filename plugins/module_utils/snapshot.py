@@ -81,11 +81,13 @@ def check_policy(policy):
     return policy
 
 
-def policy_outcome(policy, provider, ok, message=None):
+def policy_outcome(policy, provider, ok, message=None, applies=True):
     """What a snapshot attempt means for the host.
 
-    Returns {status, proceed, message, warning}: ``status`` is the ledger status of the snapshot
-    phase; ``proceed`` False stops the host before it is patched.
+    ``applies`` False: the chosen provider turned out not to apply to the host (LVM volumes asked
+    for on a host without LVM), which best_effort forgives like provider none. Returns {status,
+    proceed, message, warning}: ``status`` is the ledger status of the snapshot phase; ``proceed``
+    False stops the host before it is patched.
     """
     check_policy(policy)
     if provider not in PROVIDERS:
@@ -100,12 +102,18 @@ def policy_outcome(policy, provider, ok, message=None):
                 "warning": "best_effort: patching without a snapshot (provider none)"}
     if ok:
         return {"status": "ok", "proceed": True, "message": message, "warning": None}
+    if not applies and policy == "best_effort":
+        reason = message or "the %s provider does not apply to this host" % provider
+        return {"status": "skipped", "proceed": True, "message": "best_effort: %s" % reason,
+                "warning": "best_effort: patching without a snapshot (%s does not apply: %s)" % (provider, reason)}
+    # best_effort covers a host no provider applies to, never a provider that failed: a snapshot
+    # that could not be taken (no access to the host's account, a quota, a timeout) stops the host
+    # under either policy, so protection is never downgraded in silence
     reason = message or "no snapshot could be made"
-    if policy == "required":
-        return {"status": "failed", "proceed": False, "warning": None,
-                "message": "snapshot required by policy: %s" % reason}
-    return {"status": "skipped", "proceed": True, "message": "best_effort: %s" % reason,
-            "warning": "best_effort: patching without a %s snapshot: %s" % (provider, reason)}
+    return {"status": "failed", "proceed": False, "warning": None,
+            "message": ("snapshot required by policy: %s" % reason) if policy == "required" else
+            "best_effort: the %s snapshot failed, so the host is not patched (best_effort forgives a host no "
+            "snapshot provider applies to, not a failed snapshot): %s" % (provider, reason)}
 
 
 def restore_kind(provider):

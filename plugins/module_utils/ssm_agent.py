@@ -78,9 +78,10 @@ def gate(answer, instance_id, mode, by_inventory, agent_service="", agent_servic
     entry = (answer.get("instances") or {}).get(instance_id) or {} if instance_id else {}
     reason, services = "", []
     if mode != "skip":
-        if failed and instance_id and mode == "required":
-            reason = "SSM agent status unknown: %s" % error
-        elif entry and not entry.get("ready") and (entry.get("managed") or mode == "required" or by_inventory):
+        unknown = entry.get("checked") is False  # its account could not be asked (role, access): like a failed call
+        if (failed or unknown) and instance_id and mode == "required":
+            reason = "SSM agent status unknown: %s" % (error or entry.get("error"))
+        elif entry and not unknown and not entry.get("ready") and (entry.get("managed") or mode == "required" or by_inventory):
             reason = entry.get("reason") or "SSM agent not ready"
         if agent_service and (by_inventory or entry.get("managed")):
             services = [agent_service]

@@ -94,6 +94,7 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - fleetpatch.hybrid.aws_role
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -246,6 +247,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import _ec2_snapshot as ec2snap
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws_roles
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.snapshot import SnapshotError
 
 try:
@@ -281,6 +283,9 @@ def main():
             restore_volumes=dict(type="str", default="all", choices=list(ec2snap.RESTORE_SCOPES)),
             stop_instance=dict(type="bool", default=True),
             delete_replaced_volumes=dict(type="bool", default=False),
+            role_arn=dict(type="str"),
+            external_id=dict(type="str"),
+            role_session_name=dict(type="str", default=aws_roles.DEFAULT_SESSION_NAME),
         ),
         required_if=[("state", "present", ["instance_id"]), ("state", "restored", ["instance_id"])],
         supports_check_mode=True,
@@ -290,15 +295,26 @@ def main():
         module.fail_json(msg="instance_id %r is not an EC2 instance id (i-...)" % params["instance_id"])
     if params["wait_timeout"] < 1:
         module.fail_json(msg="wait_timeout must be at least 1 second, got %d" % params["wait_timeout"])
-    api = ec2snap.Ec2Snapshots(module.client("ec2"), retry=AWSRetry.jittered_backoff(retries=10))
+    target = params["instance_id"] or "all instances"
     try:
+        role = aws_roles.role_spec(params["role_arn"], params["external_id"], params["role_session_name"])
+        api = ec2snap.Ec2Snapshots(aws_roles.module_client(module, "ec2", role), retry=AWSRetry.jittered_backoff(retries=10))
         result = run(api, params, module.check_mode, datetime.now(timezone.utc))
+    except aws_roles.RoleError as exc:
+        module.fail_json(msg="EC2 snapshot %s of %s in run %s failed: %s" % (params["state"], target, params["run_id"], exc),
+                         **exc.details())
     except SnapshotError as exc:
         module.fail_json(msg=str(exc))
     except ec2snap.Ec2SnapshotError as exc:
         module.fail_json(msg=str(exc), **exc.details)
-    except (BotoCoreError, ClientError) as exc:
-        target = params["instance_id"] or "all instances"
+    except ClientError as exc:
+        denied = aws_roles.client_error_message(exc, "ec2", role)
+        if denied:
+            module.fail_json(msg="EC2 snapshot %s of %s in run %s failed: %s" % (params["state"], target, params["run_id"], denied),
+                             failure="access", account_id=aws_roles.role_account(params["role_arn"]),
+                             role_arn=params["role_arn"], permission="ec2:%s" % exc.operation_name)
+        module.fail_json_aws(exc, msg="EC2 snapshot %s of %s in run %s failed" % (params["state"], target, params["run_id"]))
+    except BotoCoreError as exc:
         module.fail_json_aws(exc, msg="EC2 snapshot %s of %s in run %s failed" % (params["state"], target, params["run_id"]))
     module.exit_json(**result)
 

@@ -31,7 +31,12 @@ options:
     type: list
     elements: str
   instances:
-    description: Instances across regions, each with C(instance_id) and C(region) (default O(region)).
+    description:
+      - Instances across regions and accounts, each with C(instance_id), C(region) (default O(region))
+        and optionally the role of its account - C(role_arn), C(external_id), C(role_session_name),
+        as the inventory plugin sets them (C(fleetpatch_aws_role_arn) ...); default O(role_arn).
+      - One call sequence per account (role) and region. A role that cannot be assumed, or may not
+        call SSM, leaves only its own instances unchecked, with the reason (see RV(errors)).
     type: list
     elements: dict
   instance_regions:
@@ -51,6 +56,7 @@ options:
     type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - fleetpatch.hybrid.aws_role
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -64,7 +70,7 @@ attributes:
     platforms: all
 notes:
   - SSM does not report stopped or terminated instances; they come back as not managed.
-  - Needs C(ssm:DescribeInstanceInformation).
+  - Needs C(ssm:DescribeInstanceInformation) (and C(sts:AssumeRole) on each role given); docs/aws_permissions.md.
 """
 
 EXAMPLES = r"""
@@ -182,10 +188,22 @@ not_ready:
   elements: dict
   sample: [{instance_id: i-0abc1234def567890, reason: "not managed by SSM in eu-west-1"}]
 regions:
-  description: Per region, how it was asked - ids requested, found, API calls made and the strategy used.
+  description:
+    - Per call sequence, how it was asked - ids requested, found, API calls made and the strategy used.
+    - Keyed by region for the module's own credentials, by C(ACCOUNT/REGION) for a role's account.
   returned: always
   type: dict
-  sample: {eu-west-1: {requested: 120, found: 118, calls: 3, strategy: filter}}
+  sample:
+    eu-west-1: {requested: 120, found: 118, calls: 3, strategy: filter}
+    111122223333/eu-west-1: {requested: 4, found: 4, calls: 1, strategy: filter}
+errors:
+  description: The call sequences whose account could not be asked (role not assumable, access denied), with the reason.
+  returned: always
+  type: dict
+  sample:
+    222233334444/us-east-1: >-
+      access denied (account 222233334444, role arn:aws:iam::222233334444:role/fp):
+      missing permission ssm:DescribeInstanceInformation ...
 """
 
 import re
@@ -193,6 +211,7 @@ import re
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws_roles
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ssm_agent import summarize, version_tuple
 
 try:
@@ -210,25 +229,37 @@ class BadInput(ValueError):
 
 
 def batch_by_region(instance_ids, instances, default_region, instance_regions=None):
-    """{region: [ids]} in the order given, each id once."""
+    """{region: [ids]} in the order given, each id once (calls with the module's own credentials)."""
+    return dict((region, ids) for spec, region, ids in batch(instance_ids, instances, default_region, instance_regions))
+
+
+def batch(instance_ids, instances, default_region, instance_regions=None, default_role=None):
+    """[(role spec or None, region, [ids])] in the order given, each id once: one call sequence per
+    account (role) and region. An instance without its own role_arn takes `default_role`'s."""
     wanted = [{"instance_id": i, "region": default_region} for i in instance_ids or []]
     wanted += [{"instance_id": i, "region": r or default_region} for i, r in (instance_regions or {}).items()]
     for index, item in enumerate(instances or []):
         if not isinstance(item, dict) or not item.get("instance_id"):
-            raise BadInput("instances[%d] needs instance_id (and optionally region), got %r" % (index, item))
-        wanted.append({"instance_id": item["instance_id"], "region": item.get("region") or default_region})
-    by_region, seen = {}, set()
+            raise BadInput("instances[%d] needs instance_id (and optionally region, role_arn), got %r" % (index, item))
+        wanted.append(dict(item, region=item.get("region") or default_region))
     for item in wanted:
-        instance_id = str(item["instance_id"]).strip()
+        if default_role and default_role.get("role_arn") and not item.get("role_arn"):
+            item.update(default_role)
+        item["instance_id"] = instance_id = str(item["instance_id"]).strip()
         if not ID_PATTERN.match(instance_id):
             raise BadInput("%r is not an EC2 instance id (i-...) or SSM managed node id (mi-...)" % instance_id)
         if not item["region"]:
             raise BadInput("no region for %s: set region (or AWS_REGION), or give it in instances[].region" % instance_id)
-        if instance_id in seen:
-            continue
-        seen.add(instance_id)
-        by_region.setdefault(item["region"], []).append(instance_id)
-    return by_region
+    try:
+        return aws_roles.group_by_role(wanted, default_region)
+    except aws_roles.RoleError as exc:
+        raise BadInput(str(exc))
+
+
+def group_key(spec, region):
+    """How a call sequence is named in the module's `regions` answer: the region, or account/region
+    for a role's account."""
+    return region if spec is None else "%s/%s" % (aws_roles.role_account(spec["role_arn"]), region)
 
 
 def chunks(items, size=CHUNK):
@@ -268,15 +299,35 @@ def query_region(client, instance_ids, strategy="auto", retry=None):
     return found, calls + made, "all" if strategy == "all" else "filter, then all (an id was rejected)"
 
 
-def run(client_for, by_region, strategy="auto", min_agent_version=None, retry=None):
-    instances, regions = {}, {}
-    for region, ids in by_region.items():
-        found, calls, used = query_region(client_for(region), ids, strategy, retry)
-        regions[region] = {"requested": len(ids), "found": len(found), "calls": calls, "strategy": used}
+def run(client_for, groups, strategy="auto", min_agent_version=None, retry=None, describe_error=None):
+    """groups: [(role spec or None, region, ids)]; client_for(spec, region) is the account's SSM client.
+
+    A role that cannot be assumed, or may not call SSM, leaves its own instances unchecked with the
+    reason (account, role, missing permission); the other accounts are still answered.
+    """
+    instances, regions, errors = {}, {}, {}
+    for spec, region, ids in groups:
+        key = group_key(spec, region)
+        try:
+            found, calls, used = query_region(client_for(spec, region), ids, strategy, retry)
+        except aws_roles.RoleError as exc:
+            errors[key] = str(exc)
+        except ClientError as exc:
+            denied = aws_roles.client_error_message(exc, "ssm", spec)
+            if not denied or spec is None and len(groups) == 1:
+                raise
+            errors[key] = denied
+        if key in errors:
+            regions[key] = {"requested": len(ids), "found": 0, "calls": 0, "strategy": "none", "error": errors[key]}
+            for instance_id in ids:
+                instances[instance_id] = dict(summarize(instance_id, region, None), managed=None, checked=False,
+                                              error=errors[key], reason="SSM agent status unknown: %s" % errors[key])
+            continue
+        regions[key] = {"requested": len(ids), "found": len(found), "calls": calls, "strategy": used}
         for instance_id in ids:
             instances[instance_id] = summarize(instance_id, region, found.get(instance_id), min_agent_version)
     not_ready = [{"instance_id": i, "reason": e["reason"]} for i, e in instances.items() if not e["ready"]]
-    return {"changed": False, "instances": instances, "not_ready": not_ready, "regions": regions}
+    return {"changed": False, "instances": instances, "not_ready": not_ready, "regions": regions, "errors": errors}
 
 
 def main():
@@ -287,21 +338,25 @@ def main():
             instance_regions=dict(type="dict"),
             strategy=dict(type="str", default="auto", choices=["auto", "filter", "all"]),
             min_agent_version=dict(type="str"),
+            role_arn=dict(type="str"),
+            external_id=dict(type="str"),
+            role_session_name=dict(type="str", default=aws_roles.DEFAULT_SESSION_NAME),
         ),
         required_one_of=[("instance_ids", "instances", "instance_regions")],
         supports_check_mode=True,
     )
     params = module.params
     try:
-        by_region = batch_by_region(params["instance_ids"], params["instances"], module.region, params["instance_regions"])
+        default_role = dict((k, params[k]) for k in ("role_arn", "external_id", "role_session_name"))
+        groups = batch(params["instance_ids"], params["instances"], module.region, params["instance_regions"], default_role)
     except BadInput as exc:
         module.fail_json(msg=str(exc))
     if params["min_agent_version"] and not version_tuple(params["min_agent_version"]):
         module.fail_json(msg="min_agent_version %r has no version number (e.g. 3.3.0.0)" % params["min_agent_version"])
     retry = AWSRetry.jittered_backoff(retries=10)
     try:
-        result = run(lambda region: module.client("ssm", region=region), by_region, params["strategy"],
-                     params["min_agent_version"], retry)
+        result = run(lambda spec, region: aws_roles.module_client(module, "ssm", spec, region=region), groups,
+                     params["strategy"], params["min_agent_version"], retry)
     except (BotoCoreError, ClientError) as exc:
         module.fail_json_aws(exc, msg="SSM DescribeInstanceInformation failed")
     module.exit_json(**result)

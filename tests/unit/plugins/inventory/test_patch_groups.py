@@ -68,10 +68,12 @@ def aws():
 
 
 class FakeSts(object):
-    def __init__(self, denied):
+    def __init__(self, denied, calls=None):
         self.denied = denied
+        self.calls = calls if calls is not None else []
 
-    def assume_role(self, RoleArn, RoleSessionName):
+    def assume_role(self, RoleArn, RoleSessionName, **extra):
+        self.calls.append(dict(RoleArn=RoleArn, RoleSessionName=RoleSessionName, **extra))
         if RoleArn in self.denied:
             raise botocore.exceptions.ClientError(
                 {"Error": {"Code": "AccessDenied", "Message": "not authorized to perform sts:AssumeRole"},
@@ -87,6 +89,7 @@ class FakeAws(object):
         self.stubs = {}
         self.calls = []
         self.denied = set()
+        self.assumed = []
         self.lock = threading.Lock()
 
     def stub(self, service, region, key=DEFAULT_KEY):
@@ -103,7 +106,7 @@ class FakeAws(object):
         key = session.get_credentials().access_key
         self.calls.append((service, region, key, endpoint_url))
         if service == "sts":
-            return FakeSts(self.denied)
+            return FakeSts(self.denied, self.assumed)
         self.stub(service, region, key)
         return self.clients[(service, region, key)]
 
@@ -223,7 +226,8 @@ def test_two_accounts_two_regions_ssm_and_onprem(tmp_path, fake, warnings, monke
                             "ComputerName": "db-onprem-1.corp.example.com", "ResourceType": "ManagedInstance"}],
              key=KEYS[ROLE_A], token="p2")
     path = write_config(tmp_path, sources={
-        "ec2": {"regions": ["us-east-1", "eu-west-1"], "assume_roles": [ROLE_A, ROLE_B]},
+        "ec2": {"regions": ["us-east-1", "eu-west-1"],
+                "assume_roles": [ROLE_A, {"role_arn": ROLE_B, "external_id": "ext-b42", "session_name": "night-b"}]},
         "ssm": {}, "onprem": {"files": ["onprem/hosts.yml", "onprem/cmdb.csv"]}},
         hostnames=["tag:Name"], compose={"ansible_port": "tags.LocalPort | int"},
         keyed_groups=[{"key": "fleetpatch_account_id", "prefix": "account"}])
@@ -245,6 +249,15 @@ def test_two_accounts_two_regions_ssm_and_onprem(tmp_path, fake, warnings, monke
     db = manager.get_host("db-onprem-1").get_vars()
     assert (db["fleetpatch_instance_id"], db["fleetpatch_snapshot_provider"], db["ansible_host"]) == (
         "mi-0123456789abcdef0", "vmware", "db-onprem-1.corp.example.com")
+    # every host keeps the role (and its external id) it was found through: the night calls AWS about it
+    # in its own account (issue #18); the role is assumed with the entry's external id and session name
+    b_web = manager.get_host("2-eu-web").get_vars()
+    assert (web["fleetpatch_aws_role_arn"], b_web["fleetpatch_aws_role_arn"], db["fleetpatch_aws_role_arn"]) == (ROLE_A, ROLE_B, ROLE_A)
+    assert (b_web["fleetpatch_aws_external_id"], b_web["fleetpatch_aws_role_session_name"]) == ("ext-b42", "night-b")
+    assert "fleetpatch_aws_external_id" not in web and "fleetpatch_aws_role_arn" not in manager.get_host("lab-1").get_vars()
+    assert sorted(fake.assumed, key=lambda c: c["RoleArn"]) == [
+        {"RoleArn": ROLE_A, "RoleSessionName": "fleetpatch-inventory"},
+        {"RoleArn": ROLE_B, "RoleSessionName": "night-b", "ExternalId": "ext-b42"}]
     # one paginated call per service, region and account: none per host
     per_call = sorted((service, region, key) for service, region, key, dummy in fake.calls if service != "sts")
     assert per_call == sorted(set(per_call))

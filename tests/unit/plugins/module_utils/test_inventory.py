@@ -118,6 +118,12 @@ def test_os_family(text, family):
     ({"ec2": {"regions": ["us-east1"]}}, "'us-east1' is not a region name"),
     ({"ec2": {"assume_roles": ["arn:aws:iam::123:role/x"]}}, "is not an IAM role ARN"),
     ({"ec2": {"assume_roles": ["arn:aws:iam::111111111111:role/p", "arn:aws:iam::111111111111:role/p"]}}, "listed twice"),
+    ({"ec2": {"assume_roles": [{"role_arn": "arn:aws:iam::111111111111:role/p", "externalid": "x1"}]}},
+     "sources.ec2.assume_roles[0]: unknown option 'externalid' (did you mean 'external_id'?)"),
+    ({"ec2": {"assume_roles": [{"role_arn": "arn:aws:iam::111111111111:role/p", "session_name": "a b"}]}},
+     "sources.ec2.assume_roles[0].session_name: expected 2-64 characters"),
+    ({"ec2": {"assume_roles": [{"external_id": "x1"}]}}, "sources.ec2.assume_roles[0]: None is not an IAM role ARN"),
+    ({"ec2": {"assume_roles": "arn:aws:iam::111111111111:role/p"}}, "expected a list of role ARNs"),
     ({"ec2": {"filters": ["instance-state-name"]}}, "sources.ec2.filters: expected a mapping"),
     ({"ec2": {"filters": {"tag:x": {"a": 1}}}}, "filter values must be strings"),
     ({"ec2": {"endpoint_url": 5000}}, "sources.ec2.endpoint_url: expected a string"),
@@ -136,12 +142,23 @@ def test_bad_sources_name_the_option(sources, fragment):
 
 def test_ec2_defaults_and_filter_shapes():
     out = inv.validate_sources({"ec2": None})
-    assert out["ec2"] == {"regions": None, "assume_roles": None, "endpoint_url": None,
+    assert out["ec2"] == {"regions": None, "assume_roles": None, "role_options": {}, "endpoint_url": None,
                           "filters": [{"Name": "instance-state-name", "Values": ["running"]}]}
     assert out["ssm"] is None and out["onprem"] is None
     out = inv.validate_sources({"ec2": {"filters": {"instance-state-name": "running", "tag:Env": ["a", "b"], "x": True}}})
     assert out["ec2"]["filters"] == [{"Name": "instance-state-name", "Values": ["running"]},
                                      {"Name": "tag:Env", "Values": ["a", "b"]}, {"Name": "x", "Values": ["true"]}]
+
+
+def test_assume_roles_entries_are_arns_or_mappings():
+    out = inv.validate_sources({"ec2": {"assume_roles": [
+        "arn:aws:iam::111111111111:role/p",
+        {"role_arn": "arn:aws:iam::222222222222:role/p", "external_id": "ext-42", "session_name": "night-1"}]}, "ssm": {}})
+    assert out["ec2"]["assume_roles"] == ["arn:aws:iam::111111111111:role/p", "arn:aws:iam::222222222222:role/p"]
+    assert out["ec2"]["role_options"] == {
+        "arn:aws:iam::111111111111:role/p": {"external_id": None, "session_name": None},
+        "arn:aws:iam::222222222222:role/p": {"external_id": "ext-42", "session_name": "night-1"}}
+    assert out["ssm"]["role_options"] == out["ec2"]["role_options"]   # inherited with the roles
 
 
 @pytest.mark.parametrize("ssm_section,expected", [
@@ -623,6 +640,20 @@ def test_values_passed_through_are_not_words(machine, var, value):
                                  "ansible_aws_ssm_bucket_name"])
 def test_data_variables_have_no_vocabulary(var):
     assert var not in inv.VOCABULARY
+
+
+def test_host_vars_carry_the_role_the_machine_was_found_through():
+    """Issue #18: every AWS call about the host runs in its account, with the role that found it."""
+    record = dict(ec2("i-0f7"), role_arn="arn:aws:iam::222222222222:role/p", role_external_id="ext-42",
+                  role_session_name="night-1")
+    got = hv(inv.Machine(ec2=record))
+    assert (got["fleetpatch_aws_role_arn"], got["fleetpatch_aws_external_id"], got["fleetpatch_aws_role_session_name"]) == (
+        "arn:aws:iam::222222222222:role/p", "ext-42", "night-1")
+    ssm_only = hv(inv.Machine(ssm={"instance_id": "mi-0123456789abcdef0", "region": "us-east-1", "account_id": "333333333333",
+                                   "role_arn": "arn:aws:iam::333333333333:role/p"}))
+    assert ssm_only["fleetpatch_aws_role_arn"] == "arn:aws:iam::333333333333:role/p"
+    assert "fleetpatch_aws_external_id" not in ssm_only
+    assert not any(k.startswith("fleetpatch_aws_") for k in hv(inv.Machine(ec2=ec2("i-0f8"))))   # default credentials
 
 
 def test_onprem_fields_win_over_ec2_tags():

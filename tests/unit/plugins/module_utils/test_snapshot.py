@@ -42,17 +42,22 @@ def test_choose_provider_rejects_bad_vars(hostvars, policy, fragment):
     assert fragment in str(err.value)
 
 
-@pytest.mark.parametrize("policy, provider, ok, status, proceed, warns", [
-    ("required", "ec2", True, "ok", True, False),
-    ("required", "ec2", False, "failed", False, False),      # a failed snapshot stops the host
-    ("best_effort", "ec2", False, "skipped", True, True),    # best effort warns and goes on
-    ("best_effort", "lvm", True, "ok", True, False),
-    ("required", "none", True, "failed", False, False),      # required but nothing can snapshot: stop
-    ("best_effort", "none", True, "skipped", True, True),
-    ("none", "ec2", False, "skipped", True, False),          # policy none: never a reason to stop
+@pytest.mark.parametrize("policy, provider, ok, applies, status, proceed, warns", [
+    ("required", "ec2", True, True, "ok", True, False),
+    ("required", "ec2", False, True, "failed", False, False),      # a failed snapshot stops the host
+    # best effort forgives a provider that does not apply, never one that failed (issue #18: no
+    # silent downgrade of protection, e.g. access denied in the host's account)
+    ("best_effort", "ec2", False, True, "failed", False, False),
+    ("best_effort", "package_state", False, True, "failed", False, False),
+    ("best_effort", "lvm", False, False, "skipped", True, True),   # LVM asked for, host has none
+    ("required", "lvm", False, False, "failed", False, False),
+    ("best_effort", "lvm", True, True, "ok", True, False),
+    ("required", "none", True, True, "failed", False, False),      # required but nothing can snapshot: stop
+    ("best_effort", "none", True, True, "skipped", True, True),
+    ("none", "ec2", False, True, "skipped", True, False),          # policy none: never a reason to stop
 ])
-def test_policy_outcome(policy, provider, ok, status, proceed, warns):
-    out = s.policy_outcome(policy, provider, ok, "CreateSnapshots: UnauthorizedOperation")
+def test_policy_outcome(policy, provider, ok, applies, status, proceed, warns):
+    out = s.policy_outcome(policy, provider, ok, "CreateSnapshots: UnauthorizedOperation", applies)
     assert (out["status"], out["proceed"], bool(out["warning"])) == (status, proceed, warns)
     if not ok and policy != "none" and provider != "none":
         assert "UnauthorizedOperation" in out["message"]

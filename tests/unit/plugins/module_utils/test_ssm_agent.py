@@ -11,6 +11,10 @@ UNKNOWN = {"instance_id": IID, "managed": False, "ready": False, "reason": "not 
 SKIPPED = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
 FAILED = {"failed": True, "msg": "AccessDeniedException: not authorized to perform ssm:DescribeInstanceInformation"}
 AGENT = "amazon-ssm-agent|snap.amazon-ssm-agent.amazon-ssm-agent"
+# the host's account could not be asked (its role could not be assumed): like a failed call, for this host only
+NO_ROLE = {"instance_id": IID, "managed": None, "ready": False, "checked": False,
+           "error": "role arn:aws:iam::444455556666:role/fp (account 444455556666) could not be assumed: AccessDenied",
+           "reason": "SSM agent status unknown: role arn:aws:iam::444455556666:role/fp ..."}
 
 
 def answer(entry):
@@ -33,6 +37,8 @@ def answer(entry):
     (FAILED, IID, "required", False, "SSM agent status unknown: " + FAILED["msg"], [],
      {"checked": False, "error": FAILED["msg"]}),
     (FAILED, "", "required", False, "", [], None),
+    (answer(NO_ROLE), IID, "auto", True, "", [AGENT], NO_ROLE),
+    (answer(NO_ROLE), IID, "required", False, "SSM agent status unknown: " + NO_ROLE["error"], [], NO_ROLE),
     # skip: the answer stops nothing and no agent service is checked
     (answer(OFFLINE), IID, "skip", True, "", [], OFFLINE),
 ])

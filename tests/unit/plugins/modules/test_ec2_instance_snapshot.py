@@ -252,3 +252,46 @@ def test_module_turns_aws_errors_into_one_message(capsys):
     assert code == 1
     assert out["msg"].startswith("EC2 snapshot present of %s in run run-1 failed: " % INSTANCE)
     assert "UnauthorizedOperation" in out["msg"]
+
+
+ROLE = "arn:aws:iam::444455556666:role/fleetpatch"
+
+
+def test_module_calls_ec2_in_the_hosts_account_and_names_a_missing_permission(capsys, monkeypatch, tmp_path):
+    """Issue #18: with role_arn the EC2 client is made from the role's credentials (STS AssumeRole,
+    botocore's Stubber: request and response checked against the service model), and an access
+    failure names the account, the role and the permission the role lacks."""
+    monkeypatch.setenv("FLEETPATCH_AWS_CREDENTIAL_CACHE", str(tmp_path))
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = ec2()
+    made = []
+
+    def make(self, service, retry_decorator=None, **extra):
+        made.append((service, extra.get("aws_access_key_id"), extra.get("aws_session_token")))
+        return sts if service == "sts" else client
+
+    with Stubber(sts) as s_sts, Stubber(client) as s_ec2:
+        s_sts.add_response("assume_role", {
+            "Credentials": {"AccessKeyId": "ASIAACCOUNTBBBBBBBBB", "SecretAccessKey": "s" * 20, "SessionToken": "token-b",
+                            "Expiration": datetime(2099, 1, 1, tzinfo=timezone.utc)}},
+            {"RoleArn": ROLE, "RoleSessionName": "night-1", "ExternalId": "ext-b"})
+        s_ec2.add_client_error("describe_snapshots", service_error_code="UnauthorizedOperation",
+                               service_message="You are not authorized to perform this operation.")
+        with patch_module_args({"run_id": "run-1", "instance_id": INSTANCE, "region": "us-east-1", "role_arn": ROLE,
+                                "external_id": "ext-b", "role_session_name": "night-1"}), \
+                mock.patch.object(module.AnsibleAWSModule, "client", make), pytest.raises(SystemExit) as exit_:
+            module.main()
+        s_sts.assert_no_pending_responses()
+    out = json.loads(capsys.readouterr().out)
+    assert exit_.value.code == 1
+    assert made == [("sts", None, None), ("ec2", "ASIAACCOUNTBBBBBBBBB", "token-b")]
+    assert "access denied (account 444455556666, role %s): missing permission ec2:DescribeSnapshots" % ROLE in out["msg"]
+    assert (out["failure"], out["account_id"], out["role_arn"], out["permission"]) == (
+        "access", "444455556666", ROLE, "ec2:DescribeSnapshots")
+
+
+def test_module_refuses_a_malformed_role_before_any_call(capsys):
+    code = run_module({"run_id": "run-1", "instance_id": INSTANCE, "region": "us-east-1", "role_arn": "fleetpatch"})
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert "role_arn 'fleetpatch' is not an IAM role ARN" in out["msg"]

@@ -207,3 +207,93 @@ def test_module_rejects_bad_input_with_one_clear_error(capsys, args, fragment):
     assert code == 1 and out["failed"]
     assert fragment in out["msg"]
     assert made == []
+
+
+ROLE_A = "arn:aws:iam::111122223333:role/fleetpatch"
+ROLE_B = "arn:aws:iam::444455556666:role/fleetpatch"
+
+
+def ids17(count, account):
+    """Instance ids (17 hex digits) telling the account apart by their first digit."""
+    return ["i-%s%016x" % (account, n) for n in range(count)]
+
+
+def sts_answer(key):
+    return {"Credentials": {"AccessKeyId": key, "SecretAccessKey": "s" * 20, "SessionToken": "t" * 20,
+                            "Expiration": datetime(2099, 1, 1, tzinfo=timezone.utc)},
+            "AssumedRoleUser": {"AssumedRoleId": "AROA123456789EXAMPLE:fleetpatch", "Arn": "arn:aws:sts::1:assumed-role/x/fleetpatch"}}
+
+
+def run_accounts(args, sts, clients, monkeypatch):
+    """The real main() with an STS client and one SSM client per (region, access key): each account's."""
+    made = []
+    monkeypatch.setenv("FLEETPATCH_AWS_CREDENTIAL_CACHE", "off")
+
+    def client(self, service, retry_decorator=None, **extra):
+        made.append((service, extra.get("region"), extra.get("aws_access_key_id")))
+        return sts if service == "sts" else clients[(extra.get("region"), extra.get("aws_access_key_id"))]
+
+    with patch_module_args(args), mock.patch.object(m.AnsibleAWSModule, "client", client), \
+            pytest.raises(SystemExit) as exit_:
+        m.main()
+    return exit_.value.code, made
+
+
+def test_module_one_call_sequence_per_account_and_region(capsys, monkeypatch):
+    """Issue #18: each host is asked about in its own account; one AssumeRole per role, one
+    DescribeInstanceInformation sequence per (account, region), never one per host."""
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    a_east, b_east, a_west = ssm("us-east-1"), ssm("us-east-1"), ssm("eu-west-1")
+    a_ids, b_ids, w_ids = ids17(3, "a"), ids17(2, "b"), ids17(1, "c")
+    with Stubber(sts) as s_sts, Stubber(a_east) as s_a, Stubber(b_east) as s_b, Stubber(a_west) as s_w:
+        s_sts.add_response("assume_role", sts_answer("ASIAACCOUNTAAAAAAAAA"),
+                           {"RoleArn": ROLE_A, "RoleSessionName": "fleetpatch"})
+        s_sts.add_response("assume_role", sts_answer("ASIAACCOUNTBBBBBBBBB"),
+                           {"RoleArn": ROLE_B, "RoleSessionName": "fleetpatch", "ExternalId": "ext-b"})
+        s_sts.add_response("assume_role", sts_answer("ASIAACCOUNTAAAAAAAAA"),
+                           {"RoleArn": ROLE_A, "RoleSessionName": "fleetpatch"})
+        s_a.add_response("describe_instance_information", {"InstanceInformationList": [node(i) for i in a_ids]}, filtered(a_ids))
+        s_b.add_response("describe_instance_information", {"InstanceInformationList": [node(i) for i in b_ids]}, filtered(b_ids))
+        s_w.add_response("describe_instance_information", {"InstanceInformationList": []}, filtered(w_ids))
+        instances = ([{"instance_id": i, "region": "us-east-1", "role_arn": ROLE_A} for i in a_ids]
+                     + [{"instance_id": i, "region": "us-east-1", "role_arn": ROLE_B, "external_id": "ext-b"} for i in b_ids]
+                     + [{"instance_id": i, "region": "eu-west-1", "role_arn": ROLE_A} for i in w_ids])
+        code, made = run_accounts({"region": "us-east-1", "instances": instances}, sts,
+                                  {("us-east-1", "ASIAACCOUNTAAAAAAAAA"): a_east, ("us-east-1", "ASIAACCOUNTBBBBBBBBB"): b_east,
+                                   ("eu-west-1", "ASIAACCOUNTAAAAAAAAA"): a_west}, monkeypatch)
+        for stub in (s_sts, s_a, s_b, s_w):
+            stub.assert_no_pending_responses()
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out
+    assert [m_ for m_ in made if m_[0] == "ssm"] == [("ssm", "us-east-1", "ASIAACCOUNTAAAAAAAAA"),
+                                                   ("ssm", "us-east-1", "ASIAACCOUNTBBBBBBBBB"),
+                                                   ("ssm", "eu-west-1", "ASIAACCOUNTAAAAAAAAA")]
+    assert out["regions"] == {"111122223333/us-east-1": {"requested": 3, "found": 3, "calls": 1, "strategy": "filter"},
+                              "444455556666/us-east-1": {"requested": 2, "found": 2, "calls": 1, "strategy": "filter"},
+                              "111122223333/eu-west-1": {"requested": 1, "found": 0, "calls": 1, "strategy": "filter"}}
+    assert out["errors"] == {}
+    assert all(out["instances"][i]["ready"] for i in a_ids + b_ids)
+    assert not out["instances"][w_ids[0]]["managed"]
+
+
+def test_an_account_whose_role_cannot_be_assumed_leaves_only_its_hosts_unchecked(capsys, monkeypatch):
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    a_east = ssm("us-east-1")
+    a_ids, b_ids = ids17(2, "a"), ids17(2, "b")
+    with Stubber(sts) as s_sts, Stubber(a_east) as s_a:
+        s_sts.add_response("assume_role", sts_answer("ASIAACCOUNTAAAAAAAAA"), {"RoleArn": ROLE_A, "RoleSessionName": "fleetpatch"})
+        s_sts.add_client_error("assume_role", "AccessDenied", "not authorized to perform: sts:AssumeRole", 403)
+        s_a.add_response("describe_instance_information", {"InstanceInformationList": [node(i) for i in a_ids]}, filtered(a_ids))
+        instances = ([{"instance_id": i, "region": "us-east-1", "role_arn": ROLE_A} for i in a_ids]
+                     + [{"instance_id": i, "region": "us-east-1", "role_arn": ROLE_B} for i in b_ids])
+        code, made = run_accounts({"region": "us-east-1", "instances": instances}, sts,
+                                  {("us-east-1", "ASIAACCOUNTAAAAAAAAA"): a_east}, monkeypatch)
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out
+    assert list(out["errors"]) == ["444455556666/us-east-1"]
+    assert "role %s (account 444455556666) could not be assumed: AccessDenied" % ROLE_B in out["errors"]["444455556666/us-east-1"]
+    for instance_id in b_ids:
+        entry = out["instances"][instance_id]
+        assert entry["checked"] is False and entry["ready"] is False
+        assert entry["reason"].startswith("SSM agent status unknown: role %s" % ROLE_B)
+    assert all(out["instances"][i]["ready"] for i in a_ids)
