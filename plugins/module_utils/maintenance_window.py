@@ -389,6 +389,67 @@ class AtSchedule(object):
         return self.start if self.start > instant else None
 
 
+class PatchTuesdaySchedule(object):
+    """`patch_tuesday(+N HH:MM)`: N days (-30 to +30) from the second Tuesday of each month (Microsoft's
+    Patch Tuesday), at HH:MM wall time in the window's time zone. The second Tuesday is taken in
+    that time zone's calendar; a negative N opens the window before it (a pre-stage run)."""
+
+    PATTERN = re.compile(r"patch_tuesday\(\s*([+-]?\s*\d{1,3})\s*(?:,\s*|\s+)(\d{1,2}):(\d{2})\s*\)", re.IGNORECASE)
+    MAX_OFFSET = 30
+
+    def __init__(self, text, zone):
+        match = self.PATTERN.fullmatch(text.strip())
+        if not match:
+            raise WindowError("schedule", text, "is not a patch_tuesday expression: write patch_tuesday(+N HH:MM), N the "
+                              "days from the second Tuesday of the month (-30 to +30), for example patch_tuesday(+8 03:00)")
+        offset = int(match.group(1).replace(" ", ""))
+        hour, minute = int(match.group(2)), int(match.group(3))
+        if not -self.MAX_OFFSET <= offset <= self.MAX_OFFSET:
+            raise WindowError("schedule", text, "has an offset of %+d days: it must be -30 to +30" % offset)
+        if hour > 23 or minute > 59:
+            raise WindowError("schedule", text, "has a start time %02d:%02d that is not a time of day (00:00 to 23:59)"
+                              % (hour, minute))
+        self.text, self.zone = text, zone
+        self.offset, self.hour, self.minute = timedelta(days=offset), hour, minute
+
+    @staticmethod
+    def second_tuesday(year, month):
+        first = date(year, month, 1)
+        return first + timedelta(days=(1 - first.weekday()) % 7 + 7)
+
+    def start_in(self, year, month):
+        """The start instant of the window that belongs to the Patch Tuesday of year/month."""
+        day = self.second_tuesday(year, month) + self.offset
+        return wall_to_instant(datetime(day.year, day.month, day.day, self.hour, self.minute), self.zone)
+
+    def _months_from(self, instant):
+        # the month whose Patch Tuesday can open a window 30 days after `instant`'s date, and on
+        local = instant.astimezone(self.zone).date() - timedelta(days=self.MAX_OFFSET + 2)
+        year, month = local.year, local.month
+        while year <= AWS_YEARS[1]:
+            yield year, month
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+    def starts_between(self, low, high):
+        """Start instants s with low < s <= high."""
+        last = high.astimezone(self.zone).date() + timedelta(days=self.MAX_OFFSET + 2)
+        found = []
+        for year, month in self._months_from(low):
+            if (year, month) > (last.year, last.month):
+                break
+            start = self.start_in(year, month)
+            if low < start <= high:
+                found.append(start)
+        return found
+
+    def next_after(self, instant):
+        for year, month in self._months_from(instant):
+            start = self.start_in(year, month)
+            if start > instant:
+                return start
+        return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Inputs
 # ---------------------------------------------------------------------------------------------
@@ -436,16 +497,20 @@ def _whole(field, value, low, high, why):
 
 def parse_schedule(text, zone, offset_days=0, start=None):
     if not isinstance(text, str) or not text.strip():
-        raise WindowError("schedule", text, "is empty: write cron(...), rate(...), at(...) or a 5-field cron expression")
+        raise WindowError("schedule", text, "is empty: write cron(...), rate(...), at(...), patch_tuesday(+N HH:MM) or a "
+                          "5-field cron expression")
     head = text.strip().split("(", 1)[0].strip().lower()
-    if head == "rate":
+    if head == "patch_tuesday":
+        schedule = PatchTuesdaySchedule(text, zone)
+    elif head == "rate":
         schedule = RateSchedule(text, start)
     elif head == "at":
         schedule = AtSchedule(text, zone)
     elif head == "cron" or "(" not in text:
         return CronSchedule(text, zone, offset_days)
     else:
-        raise WindowError("schedule", text, "is not cron(...), rate(...), at(...) or a 5-field cron expression")
+        raise WindowError("schedule", text, "is not cron(...), rate(...), at(...), patch_tuesday(+N HH:MM) or a 5-field "
+                          "cron expression")
     if offset_days:
         raise WindowError("schedule_offset", offset_days, "only applies to cron schedules; set it to 0 with %s" % head)
     return schedule

@@ -31,6 +31,9 @@ options:
       - V(rate(N minutes\)), V(rate(N hours\)) or V(rate(N days\)), repeating from O(start_date).
       - V(at(YYYY-MM-DDThh:mm:ss\)) for one window.
       - A plain 5-field cron expression (V(minutes hours day-of-month month day-of-week), Sunday 0 or 7).
+      - V(patch_tuesday(+N HH:MM\)) - N days (-30 to +30) from the second Tuesday of each month
+        (Microsoft's Patch Tuesday, in O(timezone)'s calendar) at HH:MM in O(timezone), for example
+        V(patch_tuesday(+1 02:00\)) for Dev and V(patch_tuesday(+8 03:00\)) for Prod.
     type: str
     required: true
   timezone:
