@@ -15,7 +15,8 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "action", "host", "phase", "status", "message", "data",
-                             "patch_group", "attrs", "changes", "playbook", "run_status", "records"))
+                             "patch_group", "attrs", "changes", "playbook", "run_status", "records",
+                             "findings"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -37,12 +38,20 @@ class ActionModule(ActionBase):
                 message=dict(type="str"),
                 data=dict(type="dict", default={}),
             )),
+            findings=dict(type="dict", options=dict(
+                stage=dict(type="str", required=True),
+                status=dict(type="str", required=True),
+                message=dict(type="str"),
+                data=dict(type="dict", default={}),
+                records=dict(type="list", elements="dict", default=[]),
+            )),
             playbook=dict(type="str"),
             run_status=dict(type="str", default="finished"),
         ))
         host = args["host"] or task_vars.get("inventory_hostname")
         try:
-            with Ledger(args["path"]) as ledger:
+            # the full integrity check (time grows with the file) at start and finish, not per record
+            with Ledger(args["path"], check=args["action"] != "record") as ledger:
                 if args["action"] == "start_run":
                     ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode))
                 elif args["action"] == "finish_run":
@@ -59,6 +68,10 @@ class ActionModule(ActionBase):
                                             record["data"])
                     if args["changes"]:
                         ledger.record_changes(args["run_id"], host, args["changes"])
+                    if args["findings"]:
+                        found = args["findings"]
+                        ledger.record_findings(args["run_id"], host, found["stage"], found["status"], found["records"],
+                                               found["message"], found["data"])
         except LedgerError as exc:
             raise AnsibleActionFail("patch_ledger: %s" % exc)
         except Exception as exc:  # sqlite3 errors: a locked, read-only or corrupt ledger file

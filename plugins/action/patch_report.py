@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import add_to_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import build_report, render_table
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.safe_write import write_atomic
+
+REPORT_MODE = 0o600
 
 
 class ActionModule(ActionBase):
@@ -32,29 +39,39 @@ class ActionModule(ActionBase):
         if not os.path.exists(args["path"]):
             raise AnsibleActionFail("patch_report: no ledger at %s (path); run a patch night first" % args["path"])
         try:
-            with Ledger(args["path"]) as ledger:
-                report = build_report(ledger.run(args["run_id"]), ledger.hosts(args["run_id"]))
+            report, changed = self._report(args)
+        except AnsibleActionFail:
+            raise
         except LedgerError as exc:
             raise AnsibleActionFail("patch_report: %s" % exc)
+        except (sqlite3.Error, CRError) as exc:
+            raise AnsibleActionFail("patch_report: the ledger %s cannot be read (%s): it may be damaged; nothing was "
+                                    "written" % (args["path"], excerpt(str(exc), 300)))
+        except OSError as exc:
+            raise AnsibleActionFail("patch_report: cannot write the report %s (dest): %s" % (args["dest"], exc.strerror or exc))
+        except Exception as exc:  # noqa: BLE001 - a report must end in a message, never a traceback
+            raise AnsibleActionFail("patch_report: the run %s in %s could not be reported (%s: %s); the ledger is unchanged"
+                                    % (args["run_id"], args["path"], type(exc).__name__, excerpt(str(exc), 300)))
+        result.update(changed=changed, report=report, table=render_table(report).splitlines(), dest=args["dest"])
+        return result
+
+    def _report(self, args):
+        with Ledger(args["path"]) as ledger:
+            report = build_report(ledger.run(args["run_id"]), ledger.hosts(args["run_id"]))
+            add_to_report(report, ledger.findings(args["run_id"]))
         report["change_requests"] = self._change_requests(args["path"], args["run_id"])
         changed = False
         if args["dest"]:
             text = json.dumps(report, indent=2, sort_keys=True) + "\n"
             old = None
-            if os.path.exists(args["dest"]):
+            if os.path.isfile(args["dest"]) and not os.path.islink(args["dest"]):
                 with open(args["dest"]) as handle:
                     old = handle.read()
-            changed = old != text
+            changed = old != text or (os.stat(args["dest"]).st_mode & 0o777) != REPORT_MODE
             if changed and not self._task.check_mode:
-                directory = os.path.dirname(os.path.abspath(args["dest"]))
-                if not os.path.isdir(directory):
-                    os.makedirs(directory)
-                tmp_path = args["dest"] + ".tmp"
-                with open(tmp_path, "w") as handle:
-                    handle.write(text)
-                os.replace(tmp_path, args["dest"])
-        result.update(changed=changed, report=report, table=render_table(report).splitlines(), dest=args["dest"])
-        return result
+                # private temp file in dest's directory, fsync, rename; the report is 0600 (docs/security.md)
+                write_atomic(args["dest"], text, mode=REPORT_MODE)
+        return report, changed
 
     @staticmethod
     def _change_requests(path, run_id):

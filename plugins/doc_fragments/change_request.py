@@ -78,6 +78,14 @@ options:
   ca_path:
     description: A PEM bundle of the CA that signed the service's certificate, for a private CA.
     type: path
+  redirect_hosts:
+    description:
+      - Hosts to which the service may redirect a request. A redirect to any other host (or from https to http)
+        is an error, and an allowed one is followed without the credentials, which are only ever sent to the
+        configured service URL.
+    type: list
+    elements: str
+    default: []
   timeout:
     description: Seconds to wait for each HTTP answer.
     type: float

@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from . import debversion, vulndata, windows_updates
 from . import dnf as dnflib
+from . import findings as findingslib
 from . import zypper as zypperlib
 from .patch import CLASSIFICATIONS, SEVERITIES
 
@@ -31,7 +32,10 @@ REJECT_ACTIONS = ("allow_as_dependency", "block")
 RULE_KEYS = ("classifications", "severities", "approve_after_days", "approve_until_date", "compliance_level",
              "enable_non_security", "products")
 BASELINE_KEYS = ("name", "operating_system", "approval_rules", "approved_patches", "rejected_patches",
-                 "rejected_patches_action", "description", "approved_patches_compliance_level", "approved_manifest")
+                 "rejected_patches_action", "description", "approved_patches_compliance_level", "approved_manifest",
+                 "approve_findings_min_severity")
+# approve_findings_min_severity: the scanners' scale (findings.py), from which a finding's patch is approved
+FINDING_SEVERITIES = ("critical", "high", "medium", "low")
 COMPLIANCE_LEVELS = ("critical", "high", "medium", "low", "informational", "unspecified")
 
 # SSM's operating systems -> the package manager family that patches them.
@@ -210,6 +214,12 @@ def _validate(baseline):
     result = Baseline(name=baseline.get("name", "default"), approval_rules=rules, approved_patches=approved,
                       rejected_patches=rejected, rejected_patches_action=action, operating_system=os_name,
                       approved_patches_compliance_level=level)
+    minimum = baseline.get("approve_findings_min_severity")
+    if minimum is not None:
+        if str(minimum).lower() not in FINDING_SEVERITIES:
+            raise BaselineError("approve_findings_min_severity: %r is not one of %s (the scanners' severity of a finding "
+                                "whose patch is then approved)" % (minimum, ", ".join(FINDING_SEVERITIES)))
+        result["approve_findings_min_severity"] = str(minimum).lower()
     manifest = None
     if baseline.get("approved_manifest") is not None:
         manifest = load_manifest(baseline["approved_manifest"], "approved_manifest")
@@ -428,11 +438,24 @@ def _decide(patch, baseline, today, product):
                            level=baseline["approved_patches_compliance_level"])
     else:
         result = _by_rules(patch, baseline, today, product)
+    if not result["approved"] and baseline.get("approve_findings_min_severity"):
+        result = _by_findings(patch, baseline, result)
     if result["approved"] and baseline.manifest is not None:
         problem = _manifest_check(patch, baseline.manifest)
         if problem:
             return _decision(False, "%s, but %s" % (result["reason"], problem), rule=result["rule"], manifest=True)
     return result
+
+
+def _by_findings(patch, baseline, result):
+    """approve_findings_min_severity: a patch that closes a scanner finding at or above it is approved."""
+    minimum = baseline["approve_findings_min_severity"]
+    closing = [f for f in patch.get("findings") or () if findingslib.severity_at_least(f.get("severity"), minimum)]
+    if not closing:
+        return result
+    named = ", ".join(sorted(set("%s (%s)" % (f["cve"], f["severity"]) for f in closing)))
+    return _decision(True, "closes finding(s) %s at or above %s (approve_findings_min_severity); without it: %s"
+                     % (named, minimum, result["reason"]), level=baseline["approved_patches_compliance_level"])
 
 
 def _decision(approved, reason, rule=None, level=None, rejected=False, manifest=False):

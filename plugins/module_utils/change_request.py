@@ -139,7 +139,7 @@ def http_client(base_url, auth, params, what):
         return HttpClient(base_url, username=auth.get("username"), password=auth.get("password"), token=auth.get("token"),
                           validate_certs=params.get("validate_certs", True), ca_path=params.get("ca_path"),
                           timeout=params.get("timeout") or 30.0, retries=params.get("retries", 4),
-                          backoff=params.get("backoff", 1.0))
+                          backoff=params.get("backoff", 1.0), redirect_hosts=params.get("redirect_hosts") or ())
     except ValueError as exc:
         raise CRValidationError("%s: %s" % (what, exc), field=what)
 

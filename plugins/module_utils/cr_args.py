@@ -30,6 +30,7 @@ CONNECTION_SPEC = dict(
     )),
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
+    redirect_hosts=dict(type="list", elements="str", default=[]),
     timeout=dict(type="float", default=30.0),
     retries=dict(type="int", default=4),
 )

@@ -20,6 +20,7 @@ import sqlite3
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.change_request import Backend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRBackendError, CRNotFoundError, CRValidationError
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import LedgerDamaged, LedgerPathError, open_database
 
 NUMBER_PREFIX = "CHG"
 FIRST_NUMBER = 1001
@@ -85,18 +86,14 @@ class LocalBackend(Backend):
         try:
             if readonly:
                 if os.path.exists(path):
-                    self.conn = sqlite3.connect("file:%s?mode=ro" % os.path.abspath(path), uri=True, timeout=timeout,
-                                                isolation_level=None)
+                    self.conn = open_database(path, timeout=timeout, readonly=True, check=False)
             else:
-                directory = os.path.dirname(os.path.abspath(path))
-                if not os.path.isdir(directory):
-                    os.makedirs(directory)
-                self.conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+                self.conn = open_database(path, timeout=timeout)
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA foreign_keys=ON")
                 self.conn.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, LedgerPathError, LedgerDamaged) as exc:
             raise CRBackendError("cannot open the ledger %s for change requests: %s" % (path, exc), path=path)
         self.has_tables = self.conn is not None and self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='change_requests'").fetchone() is not None

@@ -41,6 +41,14 @@ PLANS = {
 }
 
 
+def sn_escape(value):
+    """A value for an encoded query: ServiceNow reads ^^ as a literal ^, and ^ alone starts a new clause.
+
+    Without it a tag such as web-1^ORnameISNOTEMPTY would add a clause matching every record.
+    """
+    return str(value).replace("^", "^^")
+
+
 def _value(field):
     """A field as the Table API (plain) or the Change API ({value, display_value}) returns it."""
     if isinstance(field, dict):
@@ -127,20 +135,20 @@ class ServiceNowBackend(HttpBackend):
         return record
 
     def find(self, correlation_id):
-        found = self._query("correlation_id=%s^ORDERBYsys_created_on" % correlation_id, 2)
+        found = self._query("correlation_id=%s^ORDERBYsys_created_on" % sn_escape(correlation_id), 2)
         return self._record(found[0]) if found else None
 
     def get(self, number):
         if not re.match(r"^[A-Za-z0-9_-]+$", number or ""):
             raise CRValidationError("number %r is not a change number such as CHG0030001" % (number,), field="number")
-        found = self._query("number=%s" % number, 1)
+        found = self._query("number=%s" % sn_escape(number), 1)
         if not found:
             raise CRNotFoundError("change request %s does not exist in ServiceNow %s (or the account cannot read it)"
                                   % (number, self.client.base_url), number=number)
         return self._record(found[0])
 
     def list(self, correlation_prefix=None, state=None, limit=100):
-        clauses = ["correlation_idSTARTSWITH%s" % (correlation_prefix or cr_model.CORRELATION_PREFIX + ":")]
+        clauses = ["correlation_idSTARTSWITH%s" % sn_escape(correlation_prefix or cr_model.CORRELATION_PREFIX + ":")]
         if state:
             clauses.append("state=%s" % cr_model.SERVICENOW_STATE_VALUES[state])
         clauses.append("ORDERBYnumber")
@@ -148,7 +156,7 @@ class ServiceNowBackend(HttpBackend):
 
     def _cis(self, sys_id):
         rows = (self.call("GET", TABLE_API + "/task_ci", query={
-            "sysparm_query": "task=%s" % sys_id, "sysparm_fields": "ci_item", "sysparm_display_value": "all",
+            "sysparm_query": "task=%s" % sn_escape(sys_id), "sysparm_fields": "ci_item", "sysparm_display_value": "all",
             "sysparm_limit": "1000"}) or {}).get("result") or []
         out = {}
         for row in rows:
@@ -159,7 +167,7 @@ class ServiceNowBackend(HttpBackend):
 
     def _notes(self, sys_id):
         rows = (self.call("GET", TABLE_API + "/sys_journal_field", query={
-            "sysparm_query": "element_id=%s^element=work_notes^ORDERBYsys_created_on" % sys_id,
+            "sysparm_query": "element_id=%s^element=work_notes^ORDERBYsys_created_on" % sn_escape(sys_id),
             "sysparm_fields": "value,sys_created_on", "sysparm_limit": "1000"}) or {}).get("result") or []
         return [{"created_at": row.get("sys_created_on"), "text": row.get("value")} for row in rows]
 
@@ -206,7 +214,7 @@ class ServiceNowBackend(HttpBackend):
 
     def _template_id(self, name):
         rows = (self.call("GET", CHANGE_API + "/standard/template", query={
-            "sysparm_query": "name=%s^active=true" % name, "sysparm_limit": "2"}) or {}).get("result") or []
+            "sysparm_query": "name=%s^active=true" % sn_escape(name), "sysparm_limit": "2"}) or {}).get("result") or []
         if not rows:
             raise CRNotFoundError("standard change template %r is not an active template in ServiceNow %s: check its name "
                                   "(Standard Change Catalog) or give its sys_id" % (name, self.client.base_url), template=name)
@@ -281,7 +289,8 @@ class ServiceNowBackend(HttpBackend):
         if not wanted:
             return []
         rows = (self.call("GET", "%s/%s" % (TABLE_API, self.ci_table), query={
-            "sysparm_query": "nameIN%s" % ",".join(wanted), "sysparm_fields": "sys_id,name",
+            # name=a^ORname=b rather than nameINa,b: a list cannot carry a name holding a comma
+            "sysparm_query": "^OR".join("name=%s" % sn_escape(h) for h in wanted), "sysparm_fields": "sys_id,name",
             "sysparm_limit": str(len(wanted) * 2)}) or {}).get("result") or []
         by_name = dict((row.get("name"), row.get("sys_id")) for row in rows)
         actions = []

@@ -8,6 +8,13 @@ requests and translate the HttpError it raises. Retries: a 429 is always retried
 did not process the request) after its Retry-After; a 5xx or a network error only when the
 caller says the request is safe to repeat (GET/HEAD/PUT/DELETE by default), because a POST
 that failed with 500 may still have been written; those callers re-read before repeating.
+
+Credentials stay with the service they belong to: a redirect to another origin (scheme, host,
+port) is refused unless its host is in `redirect_hosts`, and even then it carries no
+Authorization header; https is never redirected to http. Every message, URL and error body
+an HttpError carries is redacted (redact.py): the password, the token and the Authorization
+value never appear in it, whatever the service echoes. A user:password@ in the base URL is
+taken as the credentials and removed from the URL.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt, redact, redact_url, split_userinfo
 
 RETRY_STATUSES = (500, 502, 503, 504)
 IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
@@ -61,7 +70,8 @@ class Response(object):
         try:
             return json.loads(self.body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
-            raise HttpError("the answer is not JSON: %r" % self.body[:200], status=self.status, body=self.body)
+            raise HttpError("the answer is not JSON: %s" % redact(excerpt(self.body[:200].decode("utf-8", "replace"), 120)),
+                            status=self.status, body=redact(self.body[:2000]))
 
 
 def error_summary(body):
@@ -89,6 +99,43 @@ def error_summary(body):
     return "; ".join(parts)[:500] or body.strip()[:300]
 
 
+class RedirectRefused(Exception):
+    """A redirect the client would not follow (another host not allowed, or https to http)."""
+
+
+def _origin(parts):
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return (parts.scheme, (parts.hostname or "").lower(), port)
+
+
+class _RedirectGuard(urllib.request.HTTPRedirectHandler):
+    """Follows redirects within the service's origin; elsewhere only to allowed hosts, without credentials."""
+
+    CREDENTIAL_HEADERS = ("Authorization", "Proxy-authorization", "Cookie")
+
+    def __init__(self, allowed_hosts):
+        self.allowed_hosts = set(h.lower() for h in allowed_hosts or ())
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super(_RedirectGuard, self).redirect_request(req, fp, code, msg, headers, newurl)
+        if new is None:
+            return None
+        old, target = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(new.full_url)
+        if _origin(old) == _origin(target):
+            return new
+        if old.scheme == "https" and target.scheme != "https":
+            raise RedirectRefused("redirected (HTTP %s) from https to %s: refused, credentials and data are never "
+                                  "sent over plain http" % (code, redact_url(new.full_url)))
+        if (target.hostname or "").lower() not in self.allowed_hosts:
+            raise RedirectRefused(
+                "redirected (HTTP %s) to another host, %s: refused, credentials are only sent to the configured "
+                "service; set the service URL to the address it redirects to, or list that host in redirect_hosts "
+                "(it then gets no credentials)" % (code, redact_url(new.full_url)))
+        for header in self.CREDENTIAL_HEADERS:
+            new.remove_header(header)
+        return new
+
+
 def retry_after_seconds(value, now=None):
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if unreadable."""
     if value is None:
@@ -108,10 +155,18 @@ def retry_after_seconds(value, now=None):
 class HttpClient(object):
     def __init__(self, base_url, username=None, password=None, token=None, validate_certs=True, ca_path=None,
                  timeout=30.0, retries=4, backoff=1.0, max_backoff=30.0, max_retry_after=120.0,
-                 sleep=time.sleep, jitter=random.random, user_agent="fleetpatch.hybrid", headers=None):
-        parsed = urllib.parse.urlparse(base_url or "")
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValueError("base URL %r must be http(s)://host[:port][/path]" % (base_url,))
+                 sleep=time.sleep, jitter=random.random, user_agent="fleetpatch.hybrid", headers=None,
+                 redirect_hosts=()):
+        try:
+            base_url, url_user, url_password = split_userinfo(base_url or "")
+            parsed = urllib.parse.urlparse(base_url)
+            parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("base URL %s must be http(s)://host[:port][/path]" % excerpt(redact(base_url)))
+        if url_user and not username and not token:
+            username, password = url_user, url_password
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = max(0, int(retries))
@@ -128,6 +183,8 @@ class HttpClient(object):
             secret = password if password is not None else token
             raw = ("%s:%s" % (username, secret or "")).encode("utf-8")
             self.headers["Authorization"] = "Basic %s" % base64.b64encode(raw).decode("ascii")
+        self.secrets = tuple(s for s in (password, token, self.headers.get("Authorization", "").partition(" ")[2]) if s)
+        guard = _RedirectGuard(redirect_hosts)
         if parsed.scheme == "https":
             if validate_certs:
                 context = ssl.create_default_context(cafile=ca_path) if ca_path else ssl.create_default_context()
@@ -135,9 +192,9 @@ class HttpClient(object):
                 context = ssl.create_default_context()
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
+            self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), guard)
         else:
-            self.opener = urllib.request.build_opener()
+            self.opener = urllib.request.build_opener(guard)
         self.calls = 0
 
     def url(self, path, query=None):
@@ -151,6 +208,7 @@ class HttpClient(object):
         if retry_server_errors is None:
             retry_server_errors = method in IDEMPOTENT_METHODS
         url = self.url(path, query)
+        shown = redact(redact_url(url), self.secrets)
         data = None
         all_headers = dict(self.headers)
         if body is not None:
@@ -165,24 +223,27 @@ class HttpClient(object):
                 request = urllib.request.Request(url, data=data, headers=all_headers, method=method)
                 with self.opener.open(request, timeout=self.timeout) as answer:
                     return Response(answer.status, dict(answer.headers.items()), answer.read())
+            except RedirectRefused as exc:
+                raise HttpError("%s %s: %s" % (method, shown, exc), None, method, shown, None, attempt)
             except urllib.error.HTTPError as exc:
-                payload = exc.read()
+                payload = redact(exc.read(), self.secrets)
                 status = exc.code
                 wait = None
                 if status == 429:
                     wait = retry_after_seconds(exc.headers.get("Retry-After"))
                     if wait is not None and wait > self.max_retry_after:
                         raise HttpError("%s %s: rate limited (429), and Retry-After asks to wait %ds, more than %ds"
-                                        % (method, url, wait, self.max_retry_after), status, method, url, payload, attempt)
+                                        % (method, shown, wait, self.max_retry_after), status, method, shown, payload,
+                                        attempt)
                     if wait is None:
                         wait = self._backoff(attempt)
                 elif status in RETRY_STATUSES and retry_server_errors:
                     wait = self._backoff(attempt)
                 if wait is None or attempt > self.retries:
-                    message = "%s %s answered %s %s" % (method, url, status, exc.reason)
+                    message = "%s %s answered %s %s" % (method, shown, status, redact(exc.reason, self.secrets))
                     if attempt > 1:
                         message += " (after %d attempts)" % attempt
-                    raise HttpError(message, status, method, url, payload, attempt)
+                    raise HttpError(message, status, method, shown, payload, attempt)
                 self.sleep(wait)
             except (urllib.error.URLError, socket.timeout, ConnectionError, ssl.SSLError) as exc:
                 reason = getattr(exc, "reason", exc)
@@ -190,9 +251,11 @@ class HttpClient(object):
                     raise HttpConnectionError(
                         "%s %s: TLS verification failed (%s): give the CA bundle that signed the server's certificate "
                         "with ca_path (validate_certs=false only for a throwaway test instance)"
-                        % (method, url, getattr(reason, "verify_message", None) or reason), None, method, url, None, attempt)
+                        % (method, shown, getattr(reason, "verify_message", None) or reason), None, method, shown, None,
+                        attempt)
                 if not retry_server_errors or attempt > self.retries:
-                    raise HttpConnectionError("%s %s: no answer (%s)" % (method, url, reason), None, method, url, None, attempt)
+                    raise HttpConnectionError("%s %s: no answer (%s)" % (method, shown, redact(reason, self.secrets)), None,
+                                              method, shown, None, attempt)
                 self.sleep(self._backoff(attempt))
 
     def _backoff(self, attempt):

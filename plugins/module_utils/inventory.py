@@ -20,6 +20,8 @@ import re
 import unicodedata
 from xml.parsers import expat
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt, shorten
+
 try:
     import yaml
 
@@ -62,6 +64,14 @@ _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
 FQDN = re.compile(r"^(?=.{1,253}\.?$)%s(?:\.%s)*\.?$" % (_LABEL, _LABEL))
 
 MAX_REPORTED_ERRORS = 20
+# Bounds on what an on-prem file may hold (docs/security.md): the whole file, the YAML graph once
+# its aliases are expanded, and each value (AWS's own limits: tag key 128, tag value 256 characters;
+# a DNS name 253).
+MAX_ONPREM_FILE_BYTES = 64 * 1024 * 1024
+MAX_ALIAS_VALUES = 100000
+MAX_TAG_KEY = 128
+MAX_VALUE = 256
+MAX_NAME = 253
 
 
 class InventoryConfigError(ValueError):
@@ -104,15 +114,15 @@ def _str_list(value, where, pattern=None, what=None):
     if value is None:
         return None
     if isinstance(value, str):
-        _fail(where, "expected a list of strings, got %r (write it as [%s])" % (value, value))
+        _fail(where, "expected a list of strings, got %s (write it as [%s])" % (excerpt(value), shorten(value, 80)))
     if not isinstance(value, (list, tuple)):
-        _fail(where, "expected a list of strings, got %r" % (value,))
+        _fail(where, "expected a list of strings, got %s" % excerpt(value))
     out = []
     for item in value:
         if not isinstance(item, str) or not item.strip():
-            _fail(where, "expected non-empty strings, got %r" % (item,))
+            _fail(where, "expected non-empty strings, got %s" % excerpt(item))
         if pattern is not None and not pattern.match(item.strip()):
-            _fail(where, "%r is not %s" % (item, what))
+            _fail(where, "%s is not %s" % (excerpt(item), what))
         out.append(item.strip())
     return out
 
@@ -121,7 +131,7 @@ def _opt_str(value, where):
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        _fail(where, "expected a string, got %r" % (value,))
+        _fail(where, "expected a string, got %s" % excerpt(value))
     return value
 
 
@@ -133,7 +143,7 @@ def _filter_values(value, where):
     out = []
     for item in items:
         if isinstance(item, (dict, list, tuple)) or item is None:
-            _fail(where, "filter values must be strings or lists of strings, got %r" % (value,))
+            _fail(where, "filter values must be strings or lists of strings, got %s" % excerpt(value))
         out.append(str(item).lower() if isinstance(item, bool) else str(item))
     return out
 
@@ -142,7 +152,7 @@ def _section(value, where):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        _fail(where, "expected a mapping, got %r" % (value,))
+        _fail(where, "expected a mapping, got %s" % excerpt(value))
     return value
 
 
@@ -189,7 +199,7 @@ def validate_sources(sources):
                     normalised["role_options"] = inherited["role_options"]
         include = ssm.get("include_onprem", True)
         if not isinstance(include, bool):
-            _fail("sources.ssm.include_onprem", "expected true or false, got %r" % (include,))
+            _fail("sources.ssm.include_onprem", "expected true or false, got %s" % excerpt(include))
         normalised["include_onprem"] = include
         filters = _section(ssm.get("filters"), "sources.ssm.filters")
         normalised["filters"] = [{"Key": str(k), "Values": _filter_values(v, "sources.ssm.filters.%s" % k)}
@@ -259,7 +269,7 @@ def validate_hostnames(hostnames):
 
 def validate_group_name(value, where):
     if not isinstance(value, str) or not GROUP_NAME.match(value):
-        _fail(where, "%r is not a valid group name (letters, digits and _, not starting with a digit)" % (value,))
+        _fail(where, "%s is not a valid group name (letters, digits and _, not starting with a digit)" % excerpt(value))
     return value
 
 
@@ -269,10 +279,10 @@ def validate_connection(value):
     check_unknown(section, ("prefer", "ec2_address", "ssm_bucket_name"), where)
     prefer = section.get("prefer") or "network"
     if prefer not in ("network", "ssm"):
-        _fail(where + ".prefer", "expected network or ssm, got %r" % (prefer,))
+        _fail(where + ".prefer", "expected network or ssm, got %s" % excerpt(prefer))
     address = section.get("ec2_address") or "private-ip-address"
     if address not in EC2_ADDRESS_CHOICES:
-        _fail(where + ".ec2_address", "expected one of %s, got %r" % (", ".join(EC2_ADDRESS_CHOICES), address))
+        _fail(where + ".ec2_address", "expected one of %s, got %s" % (", ".join(EC2_ADDRESS_CHOICES), excerpt(address)))
     return {"prefer": prefer, "ec2_address": address,
             "ssm_bucket_name": _opt_str(section.get("ssm_bucket_name"), where + ".ssm_bucket_name")}
 
@@ -281,7 +291,7 @@ def validate_settings(options):
     """All plugin options this module reads, checked: a dict the other helpers take as `settings`."""
     tag = options.get("patch_group_tag") or DEFAULT_PATCH_GROUP_TAG
     if not isinstance(tag, str):
-        _fail("patch_group_tag", "expected a tag key, got %r" % (tag,))
+        _fail("patch_group_tag", "expected a tag key, got %s" % excerpt(tag))
     settings = validate_sources(options.get("sources"))
     settings.update({
         "patch_group_tag": tag,
@@ -566,8 +576,13 @@ def _clean_onprem(raw, lines, line, problems):
 def _check_field(field, value, line, problems):
     if field == "tags":
         if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
-            problems.add(line, field, "expected a mapping of tag key to value, got %r" % (value,))
+            problems.add(line, field, "expected a mapping of tag key to value, got %s" % excerpt(value))
             return None
+        for key, val in value.items():
+            if not str(key) or len(str(key)) > MAX_TAG_KEY or len(str(val)) > MAX_VALUE:
+                problems.add(line, field, "tag %s: keys hold 1-%d characters and values up to %d (as in AWS), got %d and %d"
+                             % (excerpt(str(key), 40), MAX_TAG_KEY, MAX_VALUE, len(str(key)), len(str(val))))
+                return None
         return {str(k): str(v) for k, v in value.items()}
     if field == "port":
         try:
@@ -575,14 +590,14 @@ def _check_field(field, value, line, problems):
         except (TypeError, ValueError):
             port = 0
         if isinstance(value, bool) or not 1 <= port <= 65535:
-            problems.add(line, field, "%r is not a port number (1-65535)" % (value,))
+            problems.add(line, field, "%s is not a port number (1-65535)" % excerpt(value))
             return None
         return port
     if isinstance(value, float) and field == "os_version":
         problems.add(line, field, "%r was read as a number; quote it (\"%s\") so no digit is lost" % (value, value))
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        problems.add(line, field, "expected text, got %r" % (value,))
+        problems.add(line, field, "expected text, got %s" % excerpt(value))
         return None
     text = str(value).strip()
     message = _field_problem(field, text)
@@ -597,23 +612,26 @@ def _check_field(field, value, line, problems):
 
 
 def _field_problem(field, text):
+    limit = MAX_NAME if field in ("name", "fqdn", "address") else MAX_VALUE
+    if len(text) > limit:
+        return "%s is longer than %d characters" % (excerpt(text, 40), limit)
     if field == "name" and (not text or any(c.isspace() for c in text) or "," in text):
-        return "%r is not a usable host name (no spaces or commas)" % text
+        return "%s is not a usable host name (no spaces or commas)" % excerpt(text)
     if field == "ip":
         try:
             ipaddress.ip_address(text)
         except ValueError:
-            return "%r is not an IP address" % text
+            return "%s is not an IP address" % excerpt(text)
     if field == "fqdn" and not FQDN.match(text):
-        return "%r is not a DNS name" % text
+        return "%s is not a DNS name" % excerpt(text)
     if field == "instance_id" and not INSTANCE_ID.match(text.lower()):
-        return "%r is not an instance id (i-... or mi-...)" % text
+        return "%s is not an instance id (i-... or mi-...)" % excerpt(text)
     if field == "platform" and text.lower() not in PLATFORMS:
-        return "%r is not one of %s" % (text, ", ".join(PLATFORMS))
+        return "%s is not one of %s" % (excerpt(text), ", ".join(PLATFORMS))
     if field == "snapshot_provider" and text.lower() not in SNAPSHOT_PROVIDERS:
-        return "%r is not one of %s" % (text, ", ".join(SNAPSHOT_PROVIDERS))
+        return "%s is not one of %s" % (excerpt(text), ", ".join(SNAPSHOT_PROVIDERS))
     if field == "connection" and text not in CONNECTIONS:
-        return "%r is not one of ssh, winrm, psrp, aws_ssm" % text
+        return "%s is not one of ssh, winrm, psrp, aws_ssm" % excerpt(text)
     return None
 
 
@@ -641,6 +659,55 @@ if yaml is not None:
 
     _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+    def _construct_int(loader, node):
+        try:
+            return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+        except ValueError:  # Python refuses int() of more than 4300 digits
+            raise OnpremError([(loader.name, node.start_mark.line + 1, None, "a number of %d characters cannot be read: "
+                                "quote it as text" % len(node.value))])
+
+    _LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _check_expansion(root, path):
+    """Refuse a YAML graph whose aliases add more than MAX_ALIAS_VALUES values once expanded, or that refers to itself.
+
+    An alias is cheap in the file and shared once built, but every consumer (the host loop, a
+    repr in a message, ansible-inventory --list) walks it expanded: 9 levels of 9 aliases are
+    9**9 nodes from 514 bytes. Sizes are counted on the node graph, each node once, so the check
+    itself costs no more than the file.
+    """
+    sizes = {}
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] - len(sizes) > MAX_ALIAS_VALUES:  # expanded size beyond the nodes written in the file
+                raise OnpremError([(path, node.start_mark.line + 1, None,
+                                    "its aliases (*name) expand to more than %d values: refused before expanding them; "
+                                    "write the hosts out, or use defaults: for shared fields" % MAX_ALIAS_VALUES)])
+            continue
+        if sizes.get(key) is not None:
+            continue
+        if key in sizes:  # entered but not finished: the node contains itself
+            raise OnpremError([(path, node.start_mark.line + 1, None,
+                                "an alias refers to a value that contains it (a recursive YAML structure); "
+                                "on-prem files hold plain lists and mappings")])
+        sizes[key] = None
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if sizes.get(id(child)) is None)
+
+
+def _children(node):
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
 
 def parse_onprem_yaml(text, path):
     """Records from a YAML on-prem file: `hosts:` (a list of hosts) and optional `defaults:`, or a bare list."""
@@ -651,7 +718,15 @@ def parse_onprem_yaml(text, path):
     loader = _LineLoader(text)
     loader.name = path
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node, path)  # before construction: an alias bomb is refused, never expanded
+        data = loader.construct_document(node) if node is not None else None
+    except OnpremError:
+        raise
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4300 digits
+        problems.add(1, None, "a value cannot be read (%s): quote long numbers as text" % shorten(exc, 120))
+        problems.raise_if_any()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problems.add(mark.line + 1 if mark else 1, None, "not valid YAML: %s" % getattr(exc, "problem", exc))
@@ -679,7 +754,7 @@ def parse_onprem_yaml(text, path):
     records = []
     for entry in hosts:
         if not isinstance(entry, _LineDict):
-            problems.add(top_line, None, "each host must be a mapping with at least name:, got %r" % (entry,))
+            problems.add(top_line, None, "each host must be a mapping with at least name:, got %s" % excerpt(entry))
             continue
         merged = dict(defaults)
         merged.update(entry)
@@ -755,16 +830,19 @@ def load_onprem_files(paths):
             raise OnpremError([(path, 0, None, "unsupported file type; use .yml, .yaml or .csv")])
         try:
             with open(path, encoding="utf-8-sig") as handle:
-                text = handle.read()
+                text = handle.read(MAX_ONPREM_FILE_BYTES + 1)
         except (OSError, UnicodeDecodeError) as exc:
             raise OnpremError([(path, 0, None, "cannot read: %s" % exc)])
+        if len(text) > MAX_ONPREM_FILE_BYTES:
+            raise OnpremError([(path, 0, None, "larger than %d MiB: split the fleet over several files"
+                                % (MAX_ONPREM_FILE_BYTES // (1024 * 1024)))])
         parsed = parse_onprem_csv(text, path) if ext == ".csv" else parse_onprem_yaml(text, path)
         for record in parsed:
             record["file"] = path
             if record["name"] in first:
                 where = first[record["name"]]
-                problems.append((path, record["line"], "name", "%r is already the name of the host at %s line %s"
-                                 % (record["name"], where[0], where[1])))
+                problems.append((path, record["line"], "name", "%s is already the name of the host at %s line %s"
+                                 % (excerpt(record["name"]), where[0], where[1])))
                 continue
             first[record["name"]] = (path, record["line"])
             records.append(record)
@@ -1062,15 +1140,24 @@ def group_hosts(hosts, unassigned_group):
     groups = {unassigned_group: []}
     warnings = []
     for var, prefix, label in GROUP_FAMILIES:
+        # a value longer than any AWS tag value can be (a planted 100,000-character tag) makes no group
+        too_long = sorted(name for name, hv in hosts if var in hv and len(str(hv[var])) > MAX_VALUE)
+        if too_long:
+            warnings.append("%s values longer than %d characters make no group (hosts %s%s)%s" % (
+                label, MAX_VALUE, ", ".join(excerpt(n, 60) for n in too_long[:5]), " and %d more" % (len(too_long) - 5)
+                if len(too_long) > 5 else "", "; they go to %s" % unassigned_group if var == "fleetpatch_patch_group" else ""))
+        for hv in (pair[1] for pair in hosts):
+            if var in hv and len(str(hv[var])) > MAX_VALUE:
+                del hv[var]  # the host is then what it would be without the value, everywhere
         values = {hv[var] for dummy, hv in hosts if var in hv}
         # the unassigned group is nobody's value group, whatever prefix it was given
         reserved = (unassigned_group[len(prefix):],) if unassigned_group.startswith(prefix) else ()
         mapping, collisions = assign_slugs(values, reserved)
         for base, kept, moved in collisions:
-            keeps = "%r keeps %s%s, " % (kept, prefix, base) if kept is not None else ""
+            keeps = "%s keeps %s%s, " % (excerpt(kept), prefix, base) if kept is not None else ""
             warnings.append("%s values %s all make group %s%s: %s%s; fix the values to merge them" % (
-                label, ", ".join(repr(v) for v in sorted(([kept] if kept is not None else []) + [m[0] for m in moved])),
-                prefix, base, keeps, ", ".join("%r goes to %s%s" % (v, prefix, s) for v, s in moved)))
+                label, ", ".join(excerpt(v) for v in sorted(([kept] if kept is not None else []) + [m[0] for m in moved])),
+                prefix, base, keeps, ", ".join("%s goes to %s%s" % (excerpt(v), prefix, s) for v, s in moved)))
         names = {value: prefix + mapping[value] for value in values}
         for name, hv in hosts:
             value = hv.get(var)

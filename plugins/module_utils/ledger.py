@@ -10,11 +10,10 @@ and a rerun with the same run id overwrites a host's phase rows instead of addin
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 from datetime import datetime, timezone
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASE_STATUSES, PHASES
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import LedgerDamaged, LedgerPathError, open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -55,7 +54,38 @@ CREATE TABLE IF NOT EXISTS package_changes (
     advisories TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (run_id, host, name, arch)
 );
+CREATE TABLE IF NOT EXISTS findings_checks (
+    check_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    host TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    status TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    message TEXT,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS findings (
+    check_id INTEGER NOT NULL REFERENCES findings_checks(check_id),
+    run_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    cve TEXT NOT NULL,
+    package TEXT,
+    installed_version TEXT,
+    fixed_version TEXT,
+    severity TEXT,
+    cvss REAL,
+    source TEXT,
+    state TEXT NOT NULL,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS findings_by_run ON findings (run_id, host, stage);
 """
+# Scanner findings (findings_correlate.py), appended, never updated: stage `scan` (state = the plan:
+# patch_approved, patch_not_approved, fix_not_pending, no_fix) and stage `after` (state closed | open);
+# each recording is one findings_checks row (status ok | failed | skipped, why) with its finding rows.
+FINDINGS_STAGES = ("scan", "after", "source_check")
+FINDINGS_CHECK_STATUSES = ("ok", "failed", "skipped")
 
 
 class LedgerError(ValueError):
@@ -67,12 +97,14 @@ def utcnow():
 
 
 class Ledger(object):
-    def __init__(self, path, timeout=30.0):
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            os.makedirs(directory)
+    def __init__(self, path, timeout=30.0, check=True):
         self.path = path
-        self.conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        try:
+            # exactly this file (any characters), created 0600, refused when damaged (sqlite_file.py);
+            # check=False for the many per-host writes of a night whose start_run checked the file
+            self.conn = open_database(path, timeout=timeout, check=check)
+        except (LedgerPathError, LedgerDamaged) as exc:
+            raise LedgerError(str(exc)) from exc
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
@@ -140,6 +172,49 @@ class Ledger(object):
                     (run_id, host, change["name"], change.get("arch") or "all", change.get("from"), change["to"],
                      change.get("classification"), json.dumps(change.get("cves") or []),
                      json.dumps(change.get("advisories") or [])))
+
+    def record_findings(self, run_id, host, stage, status, findings=(), message=None, data=None):
+        """Append one findings check of a host (a stage's outcome and its findings); never rewrites."""
+        self._require_run(run_id)
+        _require("host", host)
+        if stage not in FINDINGS_STAGES:
+            raise LedgerError("findings stage %r is not one of %s" % (stage, ", ".join(FINDINGS_STAGES)))
+        if status not in FINDINGS_CHECK_STATUSES:
+            raise LedgerError("findings status %r is not one of %s" % (status, ", ".join(FINDINGS_CHECK_STATUSES)))
+        rows = []
+        for index, finding in enumerate(findings or ()):
+            if not finding.get("cve") or not finding.get("state"):
+                raise LedgerError("findings[%d]: cve and state are required, got %r" % (index, finding))
+            rows.append((run_id, host, stage, finding["cve"], finding.get("package"), finding.get("installed_version"),
+                         finding.get("fixed_version"), finding.get("severity"), finding.get("cvss"), finding.get("source"),
+                         finding["state"], finding.get("reason")))
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            check = self.conn.execute(
+                "INSERT INTO findings_checks (run_id, host, stage, status, recorded_at, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, host, stage, status, utcnow(), message, json.dumps(data or {}, sort_keys=True))).lastrowid
+            self.conn.executemany(
+                "INSERT INTO findings (check_id, run_id, host, stage, cve, package, installed_version, fixed_version, severity, "
+                "cvss, source, state, reason) VALUES (%d, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" % check, rows)
+        return check
+
+    def findings(self, run_id):
+        """{host: {stage: {status, message, data, recorded_at, findings}}}, the latest check of each stage."""
+        latest = {}
+        for check_id, host, stage, status, at, message, data in self.conn.execute(
+                "SELECT check_id, host, stage, status, recorded_at, message, data FROM findings_checks WHERE run_id=? "
+                "ORDER BY check_id", (run_id,)):
+            latest.setdefault(host, {})[stage] = {"check_id": check_id, "status": status, "recorded_at": at,
+                                                  "message": message, "data": json.loads(data), "findings": []}
+        wanted = dict((entry["check_id"], entry) for stages in latest.values() for entry in stages.values())
+        keys = ("cve", "package", "installed_version", "fixed_version", "severity", "cvss", "source", "state", "reason")
+        for row in self.conn.execute(
+                "SELECT check_id, cve, package, installed_version, fixed_version, severity, cvss, source, state, reason "
+                "FROM findings WHERE run_id=? ORDER BY rowid", (run_id,)):
+            entry = wanted.get(row[0])
+            if entry is not None:
+                entry["findings"].append(dict(zip(keys, row[1:], strict=True)))
+        return latest
 
     def finish_run(self, run_id, status):
         self._require_run(run_id)

@@ -15,9 +15,11 @@ from datetime import datetime, timezone
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRValidationError
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt, redact
 
 KINDS = ("impending", "result")
 CHANNELS = ("sns", "email", "slack", "teams")
+WEBHOOK_CHANNELS = ("slack", "teams")
 SNS_SUBJECT_MAX = 100
 SLACK_TEXT_MAX = 3000
 
@@ -35,7 +37,8 @@ def _now(now):
 def normalize_group(group, index=0):
     """A patch group for a notice: name, owners, hosts, window, patches (name=version), cves, CR number, channels."""
     if not isinstance(group, dict) or not group.get("name"):
-        raise NotifyError("notify group %d needs a name (the patch group), got %r" % (index, group), field="groups")
+        raise NotifyError("notify group %d needs a name (the patch group), got %s" % (index, excerpt(redact(group))),
+                          field="groups")
     name = group["name"]
     try:
         window = cr_model.normalize_window(group.get("window") or {})
@@ -55,10 +58,25 @@ def normalize_group(group, index=0):
         "cr_number": group.get("cr_number"),
         "cr_url": group.get("cr_url"),
     }
-    for key in ("sns_topic", "slack_webhook_url", "teams_webhook_url", "hours_before"):
+    for key in ("sns_topic", "hours_before"):
         if group.get(key) is not None:
             out[key] = group[key]
+    # A webhook URL is a secret: the plan (a fact, printed at -v) only says the group has one;
+    # the sending task asks webhook_url() for it under no_log.
+    for channel in WEBHOOK_CHANNELS:
+        if group.get("%s_webhook_url" % channel):
+            out["%s_webhook" % channel] = True
     return out
+
+
+def webhook_url(groups, name, channel, default=""):
+    """The group's own webhook URL for channel (slack, teams), else the default."""
+    if channel not in WEBHOOK_CHANNELS:
+        raise NotifyError("channel %r has no webhook (one of %s)" % (channel, ", ".join(WEBHOOK_CHANNELS)), field="channel")
+    for group in groups or []:
+        if isinstance(group, dict) and group.get("name") == name and group.get("%s_webhook_url" % channel):
+            return group["%s_webhook_url" % channel]
+    return default or ""
 
 
 def notice_due(window_start, now, hours_before, interval_minutes):

@@ -84,6 +84,35 @@ options:
   attrs:
     description: Host attributes for the run (environment, owner, window, instance id, source).
     type: dict
+  findings:
+    description:
+      - One findings check of the host, appended to the ledger's C(findings_checks) and C(findings) tables
+        (never rewritten) - the scanner findings of the scan phase with their plan, or the findings judged
+        closed or open after the night.
+    type: dict
+    suboptions:
+      stage:
+        description: V(scan), V(after) or V(source_check) (the source's own rescan).
+        type: str
+        required: true
+      status:
+        description: V(ok), V(failed) (the findings could not be read; O(findings.message) says why) or V(skipped).
+        type: str
+        required: true
+      message:
+        description: Why the check failed or was skipped.
+        type: str
+      data:
+        description: Counts and lists of the check (summary, unmatched, disagreements).
+        type: dict
+        default: {}
+      records:
+        description: >-
+          Findings, each with C(cve) and C(state) (the plan in stage scan; V(closed) or V(open) after) and any of
+          C(package), C(installed_version), C(fixed_version), C(severity), C(cvss), C(source), C(reason).
+        type: list
+        elements: dict
+        default: []
   changes:
     description: Package changes the host received, each with C(name), C(arch), C(from), C(to), C(classification), C(cves), C(advisories).
     type: list

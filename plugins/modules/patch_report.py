@@ -30,7 +30,11 @@ options:
     type: str
     required: true
   dest:
-    description: Where to write the report as JSON. Not written in check mode.
+    description:
+      - Where to write the report as JSON. Not written in check mode.
+      - Written whole or not at all (a private temporary file in the same directory, synced, then renamed),
+        with mode 0600.
+      - A damaged ledger is reported as such, with nothing written.
     type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes

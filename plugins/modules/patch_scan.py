@@ -175,6 +175,7 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils import vulndata 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import zypper as zypperlib
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.baseline import product_from_os_release
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.patch import make_patch
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.safe_write import write_atomic
 
 APT_ENV = {"LANG": "C", "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
 RPM_ENV = {"LANG": "C", "LC_ALL": "C"}
@@ -275,10 +276,7 @@ def fetch_changelogs(module, upgrades, cache_dir):
 def store_cache(filename, entries):
     try:
         os.makedirs(os.path.dirname(filename), mode=0o755, exist_ok=True)
-        tmp = filename + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump({"format": CACHE_FORMAT, "entries": entries}, handle)
-        os.rename(tmp, filename)
+        write_atomic(filename, json.dumps({"format": CACHE_FORMAT, "entries": entries}), mode=0o644)
     except OSError:
         pass
 

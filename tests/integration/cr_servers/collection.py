@@ -12,7 +12,7 @@ def collections_path(tmp_path):
     return os.path.join(ROOT, ".cache", "collections")
 
 
-def run_playbook(playbook_text, tmp_path, extra_vars=None, env=None, check=False):
+def run_playbook(playbook_text, tmp_path, extra_vars=None, env=None, check=False, args=()):
     """ansible-playbook on localhost only (connection local), in tmp_path; returns the CompletedProcess."""
     import json
 
@@ -34,4 +34,5 @@ def run_playbook(playbook_text, tmp_path, extra_vars=None, env=None, check=False
         cmd += ["-e", json.dumps(extra_vars)]
     if check:
         cmd.append("--check")
+    cmd += list(args)
     return subprocess.run(cmd, cwd=str(tmp_path), env=run_env, capture_output=True, text=True, timeout=300, check=False)

@@ -10,7 +10,8 @@ Modelled on ServiceNow's documentation (Change Management API, Table API, change
   closing needs close_code (successful, successful_issues, unsuccessful) and close_notes (data policy, 403).
 - with require_approval, assess -> authorize is only possible once the change was approved (approve()).
 - the Change Management API answers fields as {value, display_value}; the Table API as plain values.
-- sysparm_query supports =, STARTSWITH, IN, ORDERBY, ORDERBYDESC joined by ^; anything else is a 400.
+- sysparm_query supports =, STARTSWITH, IN, ISNOTEMPTY, ORDERBY, ORDERBYDESC joined by ^, ^OR between conditions,
+  and ^^ as a literal ^ inside a value (ServiceNow's escape); anything else is a 400.
 - task_ci refuses a second association of the same CI to the same task (so a double POST fails a test).
 """
 
@@ -115,25 +116,51 @@ class ServiceNowServer(ContractServer):
 
     # -- queries
 
+    @staticmethod
+    def _clauses(sysparm_query):
+        """The clauses of an encoded query: ^ separates them, ^^ is a literal ^."""
+        clauses, current, text, index = [], [], sysparm_query or "", 0
+        while index < len(text):
+            if text.startswith("^^", index):
+                current.append("^")
+                index += 2
+            elif text[index] == "^":
+                clauses.append("".join(current))
+                current = []
+                index += 1
+            else:
+                current.append(text[index])
+                index += 1
+        clauses.append("".join(current))
+        return [c for c in clauses if c]
+
     def _matches(self, record, sysparm_query):
-        orders = []
-        for clause in [c for c in (sysparm_query or "").split("^") if c]:
+        orders, groups = [], []
+        for clause in self._clauses(sysparm_query):
             match = re.fullmatch(r"ORDERBY(DESC)?([a-z_]+)", clause)
             if match:
                 orders.append((match.group(2), bool(match.group(1))))
                 continue
-            match = re.fullmatch(r"([a-z_]+)(STARTSWITH|IN|=)(.*)", clause)
+            alternative = clause.startswith("OR") and groups
+            match = re.fullmatch(r"([a-z_]+)(STARTSWITH|IN|=|ISNOTEMPTY)(.*)", clause[2:] if alternative else clause, re.S)
             if not match:
                 raise ValueError("unsupported query clause %r" % clause)
-            field, op, value = match.groups()
-            have = str(record.get(field) if not isinstance(record.get(field), dict) else record[field].get("value"))
-            if op == "=" and have != value:
-                return False, orders
-            if op == "STARTSWITH" and not have.startswith(value):
-                return False, orders
-            if op == "IN" and have not in value.split(","):
-                return False, orders
-        return True, orders
+            if alternative:
+                groups[-1].append(match.groups())
+            else:
+                groups.append([match.groups()])
+        return all(any(self._holds(record, *condition) for condition in group) for group in groups), orders
+
+    @staticmethod
+    def _holds(record, field, op, value):
+        have = str(record.get(field) if not isinstance(record.get(field), dict) else record[field].get("value"))
+        if op == "=":
+            return have == value
+        if op == "STARTSWITH":
+            return have.startswith(value)
+        if op == "ISNOTEMPTY":
+            return have not in ("", "None")
+        return have in value.split(",")
 
     def _select(self, rows, request):
         try:

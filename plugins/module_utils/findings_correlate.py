@@ -1,0 +1,273 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Scanner findings against pending patches, before and after the night (pure Python).
+
+Before (the scan phase), for one host:
+  * each finding -> the pending patch(es) that fix it: the same package whose candidate is at or
+    past the scanner's fixed version, or, when the scanner gives no fixed version or names
+    another package (a source package, a library inside it), a patch whose own CVE list names
+    the finding's CVE;
+  * plan of each finding: ``patch_approved`` | ``patch_not_approved`` (the baseline's reason is
+    kept) | ``fix_not_pending`` (the scanner knows a fixed version no pending patch reaches) |
+    ``no_fix`` (neither the scanner nor a pending patch knows a fix);
+  * the pending patches that close no finding.
+After the night: a finding is closed only when the package's installed version is at or past
+the fixed version (the scanner's, else the candidate of the patch that named its CVE); open
+otherwise. Versions compare in the package manager's order (baseline.compare_versions: dpkg's
+for apt, rpm's for dnf/yum/zypper).
+"""
+
+from __future__ import annotations
+
+from . import baseline as baselib
+
+PLANS = ("patch_approved", "patch_not_approved", "fix_not_pending", "no_fix")
+
+
+_ORDER = {}
+_ORDER_MAX = 200000
+
+
+def _compare(manager, left, right):
+    # a fleet shares its package versions: the same pair is compared on thousands of hosts
+    key = (manager, left, right)
+    result = _ORDER.get(key, _ORDER)
+    if result is _ORDER:
+        if len(_ORDER) >= _ORDER_MAX:
+            _ORDER.clear()
+        result = _ORDER[key] = baselib.compare_versions(manager, left, right)
+    return result
+
+
+_compare.cache_clear = _ORDER.clear
+
+
+def at_or_past(manager, version, fixed):
+    """True when `version` is at or past `fixed`; None when they do not order (unknown format)."""
+    if not version or not fixed:
+        return None
+    if version == fixed:
+        return True
+    result = _compare(manager or "apt", version, fixed)
+    return None if result is None else result >= 0
+
+
+def _index(findings):
+    by_package, by_cve = {}, {}
+    for position, finding in enumerate(findings):
+        package = finding.get("package")
+        if package:
+            if package in by_package:
+                by_package[package].append(position)
+            else:
+                by_package[package] = [position]
+        cve = finding["cve"]
+        if cve in by_cve:
+            by_cve[cve].append(position)
+        else:
+            by_cve[cve] = [position]
+    return by_package, by_cve
+
+
+def matches(patches, findings):
+    """{finding position: [(patch position, how)]}, how = fixed_version | cve_list; and short misses.
+
+    short: {finding position: (patch position, candidate)} for a same-package patch whose candidate
+    does not reach the scanner's fixed version.
+    """
+    by_package, by_cve = _index(findings)
+    found, short = {}, {}
+    for p_index, patch in enumerate(patches):
+        name = patch["name"]
+        same = by_package.get(name)
+        cves = patch.get("cves")
+        if same is None and not cves:
+            continue
+        manager = patch.get("manager") or "apt"
+        candidate = patch.get("candidate_version")
+        for f_index in same or ():
+            fixed = findings[f_index].get("fixed_version")
+            if fixed:
+                reached = at_or_past(manager, candidate, fixed)
+                if reached:
+                    found.setdefault(f_index, []).append((p_index, "fixed_version"))
+                elif reached is False:
+                    short[f_index] = (p_index, candidate)
+        for cve in cves or ():
+            for f_index in by_cve.get(cve, ()):
+                finding = findings[f_index]
+                if finding.get("fixed_version") and finding.get("package") == name:
+                    continue  # judged by version above
+                hits = found.setdefault(f_index, [])
+                if all(p != p_index for p, _how in hits):
+                    hits.append((p_index, "cve_list"))
+    return found, short
+
+
+def annotate(patches, findings, found=None):
+    """Copies of the patches, each with the findings it would close: findings [{cve, severity, source}].
+
+    The baseline's approve_findings_min_severity reads them (baseline.decide). `found`: matches()'s
+    first result when the caller has it already.
+    """
+    if found is None:
+        found = matches(patches, findings)[0]
+    closes = {}
+    for f_index, hits in found.items():
+        finding = findings[f_index]
+        brief = {"cve": finding["cve"], "severity": finding["severity"], "source": finding.get("source")}
+        for p_index, _how in hits:
+            closes.setdefault(p_index, []).append(brief)
+    out = list(patches)
+    for p_index, closing in closes.items():
+        out[p_index] = dict(patches[p_index], findings=closing)  # the others stay as they are: they close none
+    return out
+
+
+def correlate(patches, findings, decisions, matched=None):
+    """The plan of every finding of one host; `decisions` one baseline decision per patch (same order).
+
+    Returns {findings: [finding + plan (also as state), patches, match, approved, reason, fixed_by,
+             fix_package, fix_version, manager], not_approved: [...], no_fix: [...], fix_not_pending: [...],
+             patches_without_finding: [names], summary: {plan: count, findings, patches_closing}}.
+    `matched`: matches()'s result when the caller has it already.
+    """
+    found, short = matched or matches(patches, findings)
+    out, closing = [], set()
+    summary = dict((plan, 0) for plan in PLANS)
+    lists = {"patch_not_approved": [], "no_fix": [], "fix_not_pending": []}
+    for f_index, finding in enumerate(findings):
+        entry = dict(finding)
+        hits = found.get(f_index)
+        if hits:
+            chosen = how = None
+            names = []
+            for p_index, p_how in hits:
+                names.append(patches[p_index]["name"])
+                closing.add(p_index)
+                if chosen is None and decisions[p_index]["approved"]:
+                    chosen, how = p_index, p_how
+            approved = chosen is not None
+            if not approved:
+                chosen, how = hits[0]
+            patch = patches[chosen]
+            candidate = patch.get("candidate_version")
+            entry["patches"] = names
+            entry["match"] = how
+            entry["fixed_by"] = "%s=%s" % (patch["name"], candidate)
+            entry["fix_package"] = patch["name"]
+            entry["fix_version"] = finding.get("fixed_version") or candidate
+            entry["manager"] = patch.get("manager") or "apt"
+            entry["approved"] = approved
+            if approved:
+                plan, reason = "patch_approved", decisions[chosen]["reason"]
+            else:
+                plan = "patch_not_approved"
+                reason = "; ".join("%s: %s" % (patches[p]["name"], decisions[p]["reason"]) for p, _how in hits)
+        else:
+            fixed = finding.get("fixed_version")
+            entry["patches"] = []
+            entry["approved"] = False
+            entry["fix_package"] = finding.get("package")
+            entry["fix_version"] = fixed or None
+            if fixed:
+                plan = "fix_not_pending"
+                miss = short.get(f_index)
+                if miss:
+                    entry["manager"] = patches[miss[0]].get("manager")
+                    reason = "pending %s %s does not reach the fixed version %s" % (finding["package"], miss[1], fixed)
+                else:
+                    entry["manager"] = None
+                    reason = "no pending patch of %s; the scanner says %s fixes it" % (finding.get("package") or "the package", fixed)
+            else:
+                plan = "no_fix"
+                reason = "no fix available: the scanner gives no fixed version and no pending patch names %s" % finding["cve"]
+        entry["plan"] = entry["state"] = plan  # state: the finding's standing in the scan phase (the ledger's)
+        entry["reason"] = reason
+        summary[plan] += 1
+        if plan in lists:
+            lists[plan].append(entry)
+        out.append(entry)
+    summary["findings"] = len(out)
+    summary["patches_closing"] = len(closing)
+    return {
+        "findings": out,
+        # the same records as in findings, by plan
+        "not_approved": lists["patch_not_approved"],
+        "no_fix": lists["no_fix"],
+        "fix_not_pending": lists["fix_not_pending"],
+        "patches_without_finding": [p["name"] for i, p in enumerate(patches) if i not in closing],
+        "summary": summary,
+    }
+
+
+def plan_host(patches, findings, baseline, today, product=None):
+    """annotate + the baseline's decisions + correlate, for one host (the scan phase's filter)."""
+    matched = matches(patches, findings)
+    annotated = annotate(patches, findings, matched[0])
+    decisions = baselib.evaluate(annotated, baseline, today, product)
+    result = correlate(annotated, findings, decisions, matched)
+    result["patches"] = annotated
+    return result
+
+
+# -- after the night -------------------------------------------------------------------------------
+
+def judge_after(findings, installed, default_manager="apt"):
+    """Each planned finding judged by what is installed now: state closed | open, and why.
+
+    `installed`: {package: version or None (not installed)}; a package missing from it is taken
+    as unchanged (its version before the night). Returns compact records: cve, package, severity,
+    cvss, source, installed_before, installed_version (now), fixed_version (the one judged
+    against), plan, state, reason.
+    """
+    out = []
+    for finding in findings:
+        package = finding.get("fix_package") or finding.get("package")
+        fixed = finding.get("fix_version") or finding.get("fixed_version")
+        before = finding.get("installed_version")
+        now = installed.get(package, before) if package else None
+        if package and now is None and package in installed:
+            state, reason = "closed", "%s is no longer installed" % package
+        elif not fixed:
+            state, reason = "open", "no fixed version known"
+        elif not now:
+            state, reason = "open", "installed version of %s unknown" % (package or "the package")
+        else:
+            reached = at_or_past(finding.get("manager") or default_manager, now, fixed)
+            if reached:
+                state, reason = "closed", "%s %s is at or past the fixed version %s" % (package, now, fixed)
+            elif reached is None:
+                state, reason = "open", "%s %s and the fixed version %s do not compare" % (package, now, fixed)
+            else:
+                state, reason = "open", "%s %s is older than the fixed version %s" % (package, now, fixed)
+        plan = finding.get("plan")
+        if state == "open" and plan in ("patch_not_approved", "fix_not_pending", "no_fix"):
+            reason = "%s; %s" % (reason, finding.get("reason"))
+        out.append({"cve": finding["cve"], "package": finding.get("package"), "severity": finding.get("severity"),
+                    "cvss": finding.get("cvss"), "source": finding.get("source"), "installed_before": before,
+                    "installed_version": now, "fixed_version": fixed, "plan": plan, "state": state, "reason": reason})
+    return out
+
+
+def after_summary(judged):
+    closed = [e for e in judged if e["state"] == "closed"]
+    still = [e for e in judged if e["state"] == "open"]
+    return {"closed": closed, "open": still, "summary": {"closed": len(closed), "open": len(still)}}
+
+
+def agreement(judged, source_open):
+    """Where the source's own rescan disagrees with the installed-version verdicts.
+
+    `source_open`: set of (cve, package) the source still reports open for the host. Returns
+    [{cve, package, ours, source}].
+    """
+    out = []
+    for entry in judged:
+        key = (entry["cve"], entry.get("package"))
+        theirs = "open" if key in source_open else "closed"
+        if theirs != entry["state"]:
+            out.append({"cve": entry["cve"], "package": entry.get("package"), "ours": entry["state"], "source": theirs,
+                        "reason": entry.get("reason")})
+    return out

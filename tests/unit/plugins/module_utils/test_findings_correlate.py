@@ -1,0 +1,116 @@
+"""Findings against pending patches and the baseline; closed or open after the night by the installed version."""
+
+from datetime import date
+
+import pytest
+
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import baseline as B
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import findings as F
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import findings_correlate as C
+
+TODAY = date(2026, 12, 4)
+
+
+def patch(name, installed, candidate, cves=(), classification="security", severity="important", manager="apt"):
+    return {"name": name, "installed_version": installed, "candidate_version": candidate, "cves": list(cves),
+            "classification": classification, "severity": severity, "manager": manager, "release_date": "2026-11-01"}
+
+
+def finding(cve, package, installed=None, fixed=None, severity="high"):
+    found = F.record("trivy", {"name": "web-1"}, cve, package, installed, fixed, severity)
+    found["host"] = "web-1"
+    return found
+
+
+PATCHES = [
+    patch("fp-openssl", "3.0.15-1~deb12u1", "3.0.15-1~deb12u2", ["CVE-2026-10001", "CVE-2026-10002"]),
+    patch("fp-kernel", "6.1.0-1", "6.1.0-2", ["CVE-2026-50001"]),
+    patch("fp-tzdata", "2026a-0+deb12u1", "2026b-0+deb12u1", [], classification="bugfix", severity="unspecified"),
+    patch("fp-libdemo", "1.2-1", "1.2-1+deb12u1", ["CVE-2024-40001"]),
+]
+FINDINGS = [
+    finding("CVE-2026-10001", "fp-openssl", "3.0.15-1~deb12u1", "3.0.15-1~deb12u2"),    # by fixed version
+    finding("CVE-2026-10002", "libssl3", "3.0.15-1~deb12u1", None),                      # other package: CVE list
+    finding("CVE-2026-50001", "fp-kernel", "6.1.0-1", "6.1.0-2", severity="critical"),  # baseline rejects it
+    finding("CVE-2026-40002", "fp-libdemo", "1.2-1", "1.2-1+deb12u2"),                  # pending does not reach it
+    finding("CVE-2026-99999", "fp-stable", "5.0-1", None, severity="low"),               # no fix anywhere
+    finding("CVE-2026-30001", "fp-tools", "1.0", "1.1"),                                 # not pending at all
+]
+REJECT_KERNEL = {"approval_rules": [{"classifications": ["security", "bugfix"]}], "rejected_patches": ["fp-kernel"]}
+
+
+def test_each_finding_gets_its_patch_or_the_reason_it_has_none():
+    plan = C.plan_host(PATCHES, FINDINGS, REJECT_KERNEL, TODAY)
+    got = dict((f["cve"], (f["plan"], f["patches"], f.get("match"))) for f in plan["findings"])
+    assert got == {
+        "CVE-2026-10001": ("patch_approved", ["fp-openssl"], "fixed_version"),
+        "CVE-2026-10002": ("patch_approved", ["fp-openssl"], "cve_list"),
+        "CVE-2026-50001": ("patch_not_approved", ["fp-kernel"], "fixed_version"),
+        "CVE-2026-40002": ("fix_not_pending", [], None),
+        "CVE-2026-99999": ("no_fix", [], None),
+        "CVE-2026-30001": ("fix_not_pending", [], None),
+    }
+    assert plan["not_approved"][0]["reason"].startswith("fp-kernel: rejected by rejected_patches entry 'fp-kernel'")
+    assert "1.2-1+deb12u1 does not reach the fixed version 1.2-1+deb12u2" in plan["fix_not_pending"][0]["reason"]
+    assert "no pending patch of fp-tools" in plan["fix_not_pending"][1]["reason"]
+    # fp-libdemo's pending version closes none of the findings (its own CVE-2024-40001 is no finding here)
+    assert plan["patches_without_finding"] == ["fp-tzdata", "fp-libdemo"]
+    assert plan["summary"] == {"patch_approved": 2, "patch_not_approved": 1, "fix_not_pending": 2, "no_fix": 1,
+                               "findings": 6, "patches_closing": 2}
+
+
+def test_min_severity_approves_what_closes_a_finding_and_says_why():
+    only_bugfix = {"approval_rules": [{"classifications": ["bugfix"]}], "approve_findings_min_severity": "high"}
+    plan = C.plan_host(PATCHES, FINDINGS, only_bugfix, TODAY)
+    by_cve = dict((f["cve"], f) for f in plan["findings"])
+    assert by_cve["CVE-2026-10001"]["plan"] == "patch_approved"
+    assert by_cve["CVE-2026-10001"]["reason"].startswith(
+        "closes finding(s) CVE-2026-10001 (high), CVE-2026-10002 (high) at or above high (approve_findings_min_severity)")
+    # the rejected list still wins over a finding
+    reject = dict(REJECT_KERNEL, approve_findings_min_severity="critical")
+    plan = C.plan_host(PATCHES, FINDINGS, reject, TODAY)
+    assert [f["plan"] for f in plan["findings"] if f["cve"] == "CVE-2026-50001"] == ["patch_not_approved"]
+    # below the minimum: not approved by it
+    critical_only = {"approval_rules": [{"classifications": ["bugfix"]}], "approve_findings_min_severity": "critical"}
+    plan = C.plan_host(PATCHES, FINDINGS, critical_only, TODAY)
+    assert [f["plan"] for f in plan["findings"] if f["cve"] == "CVE-2026-10001"] == ["patch_not_approved"]
+    assert [f["plan"] for f in plan["findings"] if f["cve"] == "CVE-2026-50001"] == ["patch_approved"]
+
+
+def test_approved_patches_filter_sees_the_findings():
+    annotated = C.annotate(PATCHES, FINDINGS)
+    approved = B.approved_patches(annotated, {"approval_rules": [], "approve_findings_min_severity": "critical"}, TODAY)
+    assert [p["name"] for p in approved] == ["fp-kernel"]
+
+
+def test_bad_min_severity_names_the_field():
+    with pytest.raises(B.BaselineError, match="approve_findings_min_severity: 'urgent' is not one of critical, high, medium, low"):
+        B.validate({"approve_findings_min_severity": "urgent"})
+
+
+def test_after_the_night_closed_only_at_or_past_the_fixed_version():
+    plan = C.plan_host(PATCHES, FINDINGS, REJECT_KERNEL, TODAY)
+    installed = {"fp-openssl": "3.0.15-1~deb12u2", "fp-kernel": "6.1.0-1", "fp-libdemo": "1.2-1+deb12u1", "fp-tools": "1.0"}
+    judged = C.after_summary(C.judge_after(plan["findings"], installed))
+    assert [(f["cve"], f["package"]) for f in judged["closed"]] == [("CVE-2026-10001", "fp-openssl"), ("CVE-2026-10002", "libssl3")]
+    still = dict((f["cve"], f["reason"]) for f in judged["open"])
+    assert still["CVE-2026-50001"].startswith("fp-kernel 6.1.0-1 is older than the fixed version 6.1.0-2; fp-kernel: rejected")
+    assert still["CVE-2026-40002"].startswith("fp-libdemo 1.2-1+deb12u1 is older than the fixed version 1.2-1+deb12u2")
+    assert still["CVE-2026-99999"].startswith("no fixed version known")
+    assert judged["summary"] == {"closed": 2, "open": 4}
+
+
+def test_a_newer_version_than_the_fix_closes_and_rpm_versions_compare_the_rpm_way():
+    found = [dict(finding("CVE-2026-1", "openssl", "1.0.2k-19.el7", "1.0.2k-21.el7"), plan="fix_not_pending", manager="dnf")]
+    assert C.judge_after(found, {"openssl": "1:1.0.2k-19.el7"}, "dnf")[0]["state"] == "closed"  # epoch 1 > 0
+    assert C.judge_after(found, {"openssl": "1.0.2k-20.el7"}, "dnf")[0]["state"] == "open"
+    assert C.judge_after(found, {"openssl": "1.0.2k-21.el7.1"}, "dnf")[0]["state"] == "closed"
+    assert C.judge_after(found, {"openssl": None}, "dnf")[0]["reason"] == "openssl is no longer installed"
+
+
+def test_source_disagreements_both_ways():
+    judged = [{"cve": "CVE-1", "package": "a", "state": "closed"}, {"cve": "CVE-2", "package": "b", "state": "open"},
+              {"cve": "CVE-3", "package": "c", "state": "closed"}]
+    assert C.agreement(judged, {("CVE-1", "a"), ("CVE-2", "b")}) == [
+        {"cve": "CVE-1", "package": "a", "ours": "closed", "source": "open", "reason": None}]
+    assert C.agreement(judged, set())[0]["cve"] == "CVE-2"
