@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: batch_progress
 short_description: The progress of a rolling patch night before each batch, in one line
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Counts the previous batch's hosts (by their C(fleetpatch_batch_outcome) - V(done), V(failed);
     a host that left its batch early counts as failed, V(not_started) as neither) into the tally

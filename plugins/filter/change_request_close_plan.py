@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: change_request_close_plan
 short_description: What to close each change request with - its own hosts' outcomes
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - One item per opened change request that has a number, with its hosts' outcomes and reasons
     (only its own hosts), ready to loop over. Linear in the hosts.

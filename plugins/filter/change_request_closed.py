@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: change_request_closed
 short_description: Fold the results of closing the change requests
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Per patch group - the number, state, close code, and the error when it could not be closed.
 author:

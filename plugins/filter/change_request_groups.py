@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: change_request_groups
 short_description: Group the hosts ready to patch into one change request per patch group
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Takes the hosts that got through preflight and scan (C(fleetpatch_ready)) with approved patches
     (C(scan_approved)) and returns one change request per patch group, sorted by name, with its

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: change_request_opened
 short_description: Fold the results of opening the change requests into the facts the night keeps
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Takes the registered results of the open loop in the C(change_request) role and returns
     C(opened) (per patch group - number, state, ok, error, backend, hosts), C(host_map) (host to

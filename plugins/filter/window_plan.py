@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: window_plan
 short_description: Each host's maintenance window judged once, on the controller
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - A host's effective window is the first that is set - C(fleetpatch_maintenance_window) from
     its variables (group_vars per patch group), else its C(fleetpatch_window) value (the

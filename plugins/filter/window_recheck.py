@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: window_recheck
 short_description: Judge the windows of a batch's hosts again, before the batch starts
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - For each named host with a window in the night's plan (P(fleetpatch.hybrid.window_plan#filter)),
     whether it may still start now (before its window's cutoff), and the least time left to a
