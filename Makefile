@@ -8,10 +8,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_SSH_CONTROL_PATH_DIR := $(CURDIR)/.cache/cp
 DEB_PACKAGES := debootstrap openssh-client apt-utils gnupg util-linux dpkg-dev python3-venv rsync sqlite3 rpm createrepo-c
+# the dashboard test opens the page in headless Chromium
+TEST_DEB_PACKAGES := chromium
 COLLECTION_LINK := .cache/collections/ansible_collections/fleetpatch/hybrid
 DEMO_OUT := out/demo
 
-.PHONY: demo test deps venv collection lint sanity unit integration molecule down clean
+.PHONY: demo test deps venv collection lint package sanity unit integration molecule down clean
 
 demo: deps venv collection
 	tools/localfleet up 3 --fresh
@@ -21,7 +23,7 @@ demo: deps venv collection
 	@$(PY) tools/fleetpatch-report $(DEMO_OUT)/report.json
 	@echo "report: $(DEMO_OUT)/report.json   ledger: $(DEMO_OUT)/ledger.db"
 
-test: deps venv collection lint sanity unit integration molecule
+test: deps venv collection lint package sanity unit integration molecule
 
 deps:
 	@tools/ensure-debian-packages $(DEB_PACKAGES)
@@ -41,6 +43,11 @@ lint: venv collection
 	ruff check .
 	ansible-lint
 
+# antsibull-changelog lint + a release dry run, the collection artifact, `ansible-builder create`
+# of the execution environment and a check of its build context (no container engine runs here)
+package: venv collection
+	tools/check-package
+
 sanity: venv
 	tools/run-sanity
 
@@ -48,6 +55,7 @@ unit: venv collection
 	pytest -q tests/unit
 
 integration: deps venv collection
+	@tools/ensure-debian-packages $(TEST_DEB_PACKAGES)
 	pytest -q tests/integration
 
 # Role scenarios on their own local test hosts (ports 2301...), one after another.
@@ -61,4 +69,4 @@ down:
 	tools/localfleet down
 
 clean: down
-	rm -rf out .cache/localfleet/hosts
+	rm -rf out build .cache/localfleet/hosts

@@ -16,7 +16,7 @@ class ActionModule(ActionBase):
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "action", "host", "phase", "status", "message", "data",
                              "patch_group", "attrs", "changes", "playbook", "run_status", "records",
-                             "findings"))
+                             "findings", "meta"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -46,6 +46,7 @@ class ActionModule(ActionBase):
                 records=dict(type="list", elements="dict", default=[]),
             )),
             playbook=dict(type="str"),
+            meta=dict(type="dict"),
             run_status=dict(type="str", default="finished"),
         ))
         host = args["host"] or task_vars.get("inventory_hostname")
@@ -53,7 +54,8 @@ class ActionModule(ActionBase):
             # the full integrity check (time grows with the file) at start and finish, not per record
             with Ledger(args["path"], check=args["action"] != "record") as ledger:
                 if args["action"] == "start_run":
-                    ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode))
+                    ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode),
+                                     meta=args["meta"])
                 elif args["action"] == "finish_run":
                     ledger.finish_run(args["run_id"], args["run_status"])
                 else:

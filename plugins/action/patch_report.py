@@ -12,13 +12,10 @@ import sqlite3
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRError
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import add_to_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import build_report, render_table
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report, render_table
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.safe_write import write_atomic
 
 REPORT_MODE = 0o600
@@ -57,9 +54,8 @@ class ActionModule(ActionBase):
 
     def _report(self, args):
         with Ledger(args["path"]) as ledger:
-            report = build_report(ledger.run(args["run_id"]), ledger.hosts(args["run_id"]))
-            add_to_report(report, ledger.findings(args["run_id"]))
-        report["change_requests"] = self._change_requests(args["path"], args["run_id"])
+            # with its change requests and findings: module_utils/report.py load_report
+            report = load_report(ledger, args["run_id"])[0]
         changed = False
         if args["dest"]:
             text = json.dumps(report, indent=2, sort_keys=True) + "\n"
@@ -72,15 +68,3 @@ class ActionModule(ActionBase):
                 # private temp file in dest's directory, fsync, rename; the report is 0600 (docs/security.md)
                 write_atomic(args["dest"], text, mode=REPORT_MODE)
         return report, changed
-
-    @staticmethod
-    def _change_requests(path, run_id):
-        """The run's change requests in the local backend (the same ledger file), as the report shows them."""
-        prefix = "%s:%s:" % (cr_model.CORRELATION_PREFIX, run_id)
-        backend = LocalBackend(path, readonly=True)
-        try:
-            records = backend.list(correlation_prefix=prefix, limit=None)
-        finally:
-            backend.close()
-        keys = ("number", "patch_group", "state", "close_code", "hosts", "owners", "host_outcomes")
-        return [dict((k, r.get(k)) for k in keys) for r in records]

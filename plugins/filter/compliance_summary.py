@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: compliance_summary
 short_description: Patch compliance of a host in SSM's terms
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Counts a host's patches in the states AWS Systems Manager reports (installed, installed_other,
     installed_pending_reboot, installed_rejected, missing, failed, not_applicable) against a

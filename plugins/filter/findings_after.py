@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: findings_after
 short_description: A host's findings judged closed or open by what is installed after the night
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - A finding is closed only when its package's installed version is at or past the fixed
     version (the scanner's, else the candidate of the patch whose CVE list named it), in the

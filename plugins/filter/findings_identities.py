@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: findings_identities
 short_description: The identities scanners know hosts by (instance id, FQDN, IP, name), from host vars
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - For each host name, C(name) (the inventory name), C(instance_id) (C(fleetpatch_instance_id)),
     C(fqdn) (C(fleetpatch_fqdn), else C(ansible_host) when it is a name with a dot), C(ip)

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: findings_outcome_details
 short_description: Per host text for a change's close notes - its reason, findings closed and still open
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - From the hosts of a report written by M(fleetpatch.hybrid.patch_report), a text per host that
     has a reason or findings - the reason, the scanner findings closed and those still open with why.

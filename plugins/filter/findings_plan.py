@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: findings_plan
 short_description: A host's scanner findings against its pending patches and the baseline
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Correlates one host's findings (from M(fleetpatch.hybrid.vulnerability_findings)) with its
     pending patches (from M(fleetpatch.hybrid.patch_scan)) - each finding to the patch that

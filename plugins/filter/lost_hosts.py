@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: lost_hosts
 short_description: The hosts lost during their batch, and the ledger row of each
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - A host that stops answering during its batch leaves the play without a word in the ledger.
   - Without O(answers), returns the names of the hosts that got through preflight and scan

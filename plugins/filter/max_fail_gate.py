@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: max_fail_gate
 short_description: Whether a patch night starts no further batch after too many failures
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Counts, over the report's hosts, those the night tried (patched or one of the failed outcomes)
     and those that failed (failed, unreachable, rolled_back, rollback_failed, needs_attention;

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: notify_webhook_url
 short_description: A patch group's Slack or Teams webhook URL, else the default one
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Looks the group up by name in the notify groups and returns its C(slack_webhook_url) or C(teams_webhook_url),
     else O(default).

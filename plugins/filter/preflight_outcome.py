@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: preflight_outcome
 short_description: The preflight record of a host, from its preflight_info result and SSM's view
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - SSM's view comes first (the host was then not contacted), then the connection (an unreachable
     or failed M(fleetpatch.hybrid.preflight_info) run), then the checks on the host.

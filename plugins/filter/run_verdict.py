@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: run_verdict
 short_description: Whether a patch night succeeded, from its report
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - A run fails when a host was not patched as planned (failed, unreachable, rolled_back,
     rollback_failed, needs_attention, incomplete, not_started; the status sets of

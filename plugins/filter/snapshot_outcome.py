@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: snapshot_outcome
 short_description: What a snapshot attempt means for the host under the snapshot policy
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - V(required) - a failed snapshot (or no provider) stops the host before it is patched.
     V(best_effort) - a host no provider applies to (provider V(none), or O(applies=false)) goes on

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: snapshot_plan
 short_description: The snapshot provider of a host and the provider's plan
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Chooses the snapshot provider of a host (ec2, vmware, lvm, package_state, none) from its
     host vars and the snapshot policy, with the reason, and what a rollback can restore from it.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: ssm_agent_gate
 short_description: What SSM's view of a host's agent means for patching it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Takes the registered result of M(fleetpatch.hybrid.ssm_agent_info) for the batch and decides
     for one host under the agent mode (C(preflight_ssm_agent) of the preflight role).

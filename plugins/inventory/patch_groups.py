@@ -48,8 +48,14 @@ description:
   - Regions and accounts are queried in parallel, with one paginated call per service, region and account and
     no call per host. Throttling, server errors (5xx) and connection errors are retried with exponential backoff
     and full jitter (as many attempts as the standard AWS setting C(AWS_MAX_ATTEMPTS) says, default 6).
-  - A region or account that fails (credentials, permissions, endpoint) gives a warning that names it and the
-    rest of the fleet is listed; with O(strict=true) it is an error. Results with a failure are not cached.
+  - A region, account or role that fails (credentials, permissions, endpoint) fails the whole parse with a message
+    naming each failure, so an AWX inventory sync or a playbook never goes on with a fleet that silently shrank.
+    With O(on_source_error=warn) it is a warning instead and the rest of the fleet is listed. Results with a failure
+    are not cached.
+  - "Options of C(amazon.aws.aws_ec2) that users carry over are accepted where they mean the same here
+    (O(sources.ec2.include_filters), O(sources.ec2.exclude_filters), the mapping form of O(hostnames)); the others
+    (C(iam_role_arn), C(hostvars_prefix), C(hostvars_suffix), C(strict_permissions), a top-level C(regions) or
+    C(filters), ...) are errors naming what to write instead."
   - A malformed on-prem file is an error that names the file, the line and the field. An unknown option, here
     or within O(sources) or O(connection), is an error.
   - With O(cache), only the AWS answers are cached (on-prem files are read every time); changing O(sources)
@@ -91,6 +97,20 @@ options:
               - Setting filters replaces the default; keep C(instance-state-name) if you want it.
             type: dict
             default: {instance-state-name: [running]}
+          include_filters:
+            description:
+              - More filter sets, as in C(amazon.aws.aws_ec2); instances matching any of them are added to those
+                O(sources.ec2.filters) finds. Each set is one more C(DescribeInstances) call per region and account.
+            type: list
+            elements: dict
+            default: []
+          exclude_filters:
+            description:
+              - Filter sets, as in C(amazon.aws.aws_ec2); instances matching any of them are left out, whatever
+                O(sources.ec2.filters) and O(sources.ec2.include_filters) found.
+            type: list
+            elements: dict
+            default: []
           assume_roles:
             description:
               - IAM roles to assume, one per account (C(arn:aws:iam::<account>:role/<name>)). Each account's
@@ -155,8 +175,11 @@ options:
         C(public-ip-address), C(dns-name), C(ip-address), C(name), C(computer-name). For SSM-only nodes
         C(tag:Name) and C(name) read the node's registration name, C(private-dns-name) its ComputerName and
         C(private-ip-address) its IP address."
+      - "An entry may also be a mapping as in C(amazon.aws.aws_ec2): C({name: tag:Name, prefix: tag:Environment,
+        separator: '-'}) names the host C(<prefix value><separator><name value>) (separator default C(_)); without
+        a prefix value, the name value alone."
     type: list
-    elements: str
+    elements: raw
     default: [tag:Name, private-dns-name, instance-id]
   unassigned_group:
     description: Group of the hosts that have no patch group, so no host is lost.
@@ -182,6 +205,16 @@ options:
       ssm_bucket_name:
         description: S3 bucket the C(amazon.aws.aws_ssm) connection uses for file transfers.
         type: str
+  on_source_error:
+    description:
+      - V(fail) (default) makes a failing region, account or role (credentials, permissions, endpoint) fail the
+        parse, naming each failure; with AWX's C(ANSIBLE_INVENTORY_UNPARSED_FAILED) (set for every inventory sync)
+        or C(unparsed_is_failed) the sync or the playbook stops there.
+      - V(warn) lists the rest of the fleet and warns about each failure (the opt-out, for a fleet where some
+        account may be unreachable at times); the missing hosts are not patched that night.
+    type: str
+    choices: [fail, warn]
+    default: fail
   access_key:
     description: AWS access key id. Default is the usual AWS credential chain (environment, profile, instance role).
     type: str
@@ -198,12 +231,9 @@ notes:
   - Inventory plugins are tried in the order of the C(enable_plugins) setting; list C(fleetpatch.hybrid.patch_groups)
     there. Set C(any_unparsed_is_failed) (C(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED)) to make a failed
     inventory stop the run rather than leave it empty.
+  - The inventory reference with worked examples is C(docs/inventory.md) in this collection.
   - The C(amazon.aws.aws_ssm) connection needs the C(amazon.aws) collection and the session manager plugin on
     the controller.
-seealso:
-  - name: Inventory reference
-    description: docs/inventory.md in this collection
-    link: https://example.invalid/fleetpatch/hybrid/docs/inventory.md
 """
 
 EXAMPLES = r"""
@@ -462,6 +492,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path, cache=cache)
         config = self._read_config_data(path)
         try:
+            inv.check_carried_over(config, os.path.basename(path))
             inv.check_unknown(config, self._known_options(), os.path.basename(path))
             settings = inv.validate_settings({name: self.get_option(name) for name in SETTINGS_OPTIONS})
             onprem = self._read_onprem(settings, path)
@@ -469,8 +500,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("%s: %s" % (self.NAME, exc))
         remote = self._remote(settings, path, cache)
         failures = remote.get("failures", [])
-        if failures and self.get_option("strict"):
-            raise AnsibleParserError("%s: %s (strict: true)" % (self.NAME, "; ".join(failures)))
+        if failures and (self.get_option("strict") or self.get_option("on_source_error") != "warn"):
+            raise AnsibleParserError(
+                "%s: %d source(s) failed, so the inventory would miss their hosts: %s. Fix the credentials or "
+                "permissions named, or set on_source_error: warn to list the rest of the fleet anyway"
+                % (self.NAME, len(failures), "; ".join(failures)))
         for failure in failures:
             self.display.warning("%s: %s; its hosts are missing from this inventory, the rest is listed"
                                  % (self.NAME, failure))
@@ -658,15 +692,23 @@ class _Fetcher(object):
             return []
         return sorted(item["RegionName"] for item in answer.get("Regions", []))
 
+    def _instances(self, client, filters, region):
+        records = []
+        for page in self.aws.paginate(client.describe_instances, "Reservations", max_attempts=self.attempts,
+                                      Filters=filters, MaxResults=1000):
+            records.extend(inv.ec2_records(page, region))
+        return records
+
     def _call(self, item):
         name, src, role, session, region = item
         try:
             if name == "ec2":
                 client = self.aws.client(session, "ec2", region, src["endpoint_url"])
-                records = []
-                for page in self.aws.paginate(client.describe_instances, "Reservations", max_attempts=self.attempts,
-                                              Filters=src["filters"], MaxResults=1000):
-                    records.extend(inv.ec2_records(page, region))
+                records = self._instances(client, src["filters"], region)
+                if src.get("include_filters") or src.get("exclude_filters"):
+                    records = inv.include_exclude(
+                        records, [self._instances(client, filters, region) for filters in src["include_filters"]],
+                        [self._instances(client, filters, region) for filters in src["exclude_filters"]])
                 return records
             client = self.aws.client(session, "ssm", region, src["endpoint_url"])
             params = {"Filters": src["filters"]} if src["filters"] else {}

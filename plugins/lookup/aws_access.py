@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: aws_access
 short_description: Whether the controller has AWS access configured, without calling AWS
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Looks where boto3 would find credentials, cheaply and without a network call - O(endpoint_url)
     or O(profile) given, the environment (static keys, profile, web identity, ECS/EKS container

@@ -304,7 +304,9 @@ def describe(spec):
         extra = ", ".join(patch.get("advisories", []) + patch.get("cves", []))
         lines.append("  - %s%s%s" % (patch["name"], ("=" + patch["version"]) if patch.get("version") else "",
                                      (" (%s)" % extra) if extra else ""))
-    lines.append("CVEs closed (%d): %s" % (len(spec.get("cves") or []), ", ".join(spec.get("cves") or []) or "-"))
+    # the plan, not the outcome: what closed is stated in the close notes
+    lines.append("CVEs the approved patches fix, once installed (%d): %s" % (
+        len(spec.get("cves") or []), ", ".join(spec.get("cves") or []) or "-"))
     if spec.get("correlation_id"):
         lines.append("Correlation id: %s" % spec["correlation_id"])
     return "\n".join(lines)

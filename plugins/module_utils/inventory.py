@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import io
 import ipaddress
+import json
 import os
 import re
 import unicodedata
@@ -110,6 +111,50 @@ def check_unknown(given, known, where):
             _fail(where, "unknown option '%s'%s; valid: %s" % (key, _suggest(str(key), known), ", ".join(sorted(known))))
 
 
+# Options of amazon.aws.aws_ec2 users carry over, with what to write here instead. Accepted under another
+# name: include_filters / exclude_filters (under sources.ec2) and the dict form of hostnames.
+AWS_EC2_EQUIVALENTS = {
+    "iam_role_arn": "sources.ec2.assume_roles: [%(value)s] (one role per account; sources.ssm uses the same roles "
+                    "unless it lists its own)",
+    "assume_role_arn": "sources.ec2.assume_roles: [%(value)s] (one role per account; sources.ssm uses the same roles "
+                       "unless it lists its own)",
+    "regions": "sources.ec2.regions: %(value)s",
+    "filters": "sources.ec2.filters: %(value)s",
+    "include_filters": "sources.ec2.include_filters: %(value)s (the same meaning: instances matching any of them are "
+                       "added to those sources.ec2.filters finds)",
+    "exclude_filters": "sources.ec2.exclude_filters: %(value)s (the same meaning: instances matching any of them are "
+                       "left out)",
+    "hostvars_prefix": "nothing: this plugin's host variables are named fleetpatch_* and the roles and playbooks read "
+                       "those names; for copies under other names use compose (compose: {%(value)spatch_group: "
+                       "fleetpatch_patch_group})",
+    "hostvars_suffix": "nothing: this plugin's host variables are named fleetpatch_* and the roles and playbooks read "
+                       "those names; for copies under other names use compose (compose: {patch_group%(value)s: "
+                       "fleetpatch_patch_group})",
+    "strict_permissions": "on_source_error: %(on_source_error)s (a failing region, account or role fails the parse "
+                          "by default)",
+    "endpoint_url": "sources.ec2.endpoint_url: %(value)s",
+    "aws_access_key": "access_key", "aws_access_key_id": "access_key", "ec2_access_key": "access_key",
+    "aws_secret_key": "secret_key", "aws_secret_access_key": "secret_key", "ec2_secret_key": "secret_key",
+    "aws_security_token": "session_token", "security_token": "session_token", "aws_session_token": "session_token",
+    "aws_profile": "profile", "boto_profile": "profile",
+    "use_ssm_inventory": "sources.ssm: {} (SSM managed instances join their EC2 instance as one host)",
+    "allow_duplicated_hosts": "nothing: there is one host per machine; hostnames picks its name",
+}
+
+
+def check_carried_over(config, where):
+    """An InventoryConfigError for an amazon.aws.aws_ec2 option that this plugin spells differently,
+    naming what to write instead (with the user's own value)."""
+    for key in config:
+        equivalent = AWS_EC2_EQUIVALENTS.get(key)
+        if equivalent is None:
+            continue
+        value = config[key]
+        text = equivalent % {"value": json.dumps(value, default=str) if key not in ("hostvars_prefix", "hostvars_suffix")
+                             else value, "on_source_error": "warn" if value is False else "fail"}
+        _fail(where, "'%s' is an amazon.aws.aws_ec2 option; here write %s" % (key, text))
+
+
 def _str_list(value, where, pattern=None, what=None):
     if value is None:
         return None
@@ -161,7 +206,7 @@ def _by_key(item):
 
 
 SOURCE_KEYS = {
-    "ec2": ("regions", "filters", "assume_roles", "endpoint_url"),
+    "ec2": ("regions", "filters", "include_filters", "exclude_filters", "assume_roles", "endpoint_url"),
     "ssm": ("regions", "include_onprem", "filters", "assume_roles", "endpoint_url"),
     "onprem": ("files",),
 }
@@ -177,6 +222,10 @@ def validate_sources(sources):
     out = {"ec2": None, "ssm": None, "onprem": None}
     for name in sources:
         section = _section(sources[name], "%s.%s" % (where, name))
+        for key in ("iam_role_arn", "assume_role_arn"):
+            if key in section:
+                _fail("%s.%s" % (where, name), "'%s' is an amazon.aws.aws_ec2 option; here write assume_roles: [%s]"
+                      % (key, json.dumps(section[key], default=str)))
         check_unknown(section, SOURCE_KEYS[name], "%s.%s" % (where, name))
         out[name] = section
     ec2 = out["ec2"]
@@ -186,8 +235,13 @@ def validate_sources(sources):
         if raw_filters is None:
             raw_filters = DEFAULT_EC2_FILTERS
         filters = _section(raw_filters, "sources.ec2.filters")
-        out["ec2"]["filters"] = [{"Name": str(k), "Values": _filter_values(v, "sources.ec2.filters.%s" % k)}
-                                 for k, v in sorted(filters.items(), key=_by_key)]
+        out["ec2"]["filters"] = _ec2_filters(filters, "sources.ec2.filters")
+        for key in ("include_filters", "exclude_filters"):
+            sets = ec2.get(key) or []
+            if not isinstance(sets, (list, tuple)):
+                _fail("sources.ec2.%s" % key, "expected a list of filter mappings (as aws_ec2 takes it), got %r" % (sets,))
+            out["ec2"][key] = [_ec2_filters(_section(item, "sources.ec2.%s[%d]" % (key, index)),
+                                            "sources.ec2.%s[%d]" % (key, index)) for index, item in enumerate(sets)]
     ssm = out["ssm"]
     if ssm is not None:
         normalised = _aws_source(ssm, "sources.ssm")
@@ -248,6 +302,10 @@ def _assume_roles(value, where):
     return roles, options
 
 
+def _ec2_filters(filters, where):
+    return [{"Name": str(k), "Values": _filter_values(v, "%s.%s" % (where, k))} for k, v in sorted(filters.items(), key=_by_key)]
+
+
 def _aws_source(section, where):
     roles, role_options = _assume_roles(section.get("assume_roles"), where + ".assume_roles")
     return {
@@ -259,12 +317,40 @@ def _aws_source(section, where):
 
 
 def validate_hostnames(hostnames):
-    prefs = _str_list(hostnames, "hostnames") or []
-    for pref in prefs:
-        if not (pref.startswith("tag:") and len(pref) > 4) and pref not in EC2_NAME_FIELDS and pref not in SSM_NAME_FIELDS:
-            _fail("hostnames", "unknown entry '%s'%s; use one of %s" % (pref, _suggest(pref, HOSTNAME_CHOICES),
-                                                                        ", ".join(HOSTNAME_CHOICES)))
+    """The hostnames preferences: each a field name, or (as aws_ec2 takes it) a mapping {name, prefix,
+    separator} naming the host <value of prefix><separator><value of name> (separator default _)."""
+    if hostnames is None:
+        return []
+    if not isinstance(hostnames, (list, tuple)):
+        _fail("hostnames", "expected a list, got %r" % (hostnames,))
+    prefs = []
+    for index, pref in enumerate(hostnames):
+        if isinstance(pref, dict):
+            where = "hostnames[%d]" % index
+            check_unknown(pref, ("name", "prefix", "separator"), where)
+            if not pref.get("name"):
+                _fail(where, "a mapping entry needs name (and may have prefix, separator), as in aws_ec2")
+            entry = {"name": _hostname_field(pref["name"], where + ".name"), "separator": "_"}
+            if pref.get("prefix") is not None:
+                entry["prefix"] = _hostname_field(pref["prefix"], where + ".prefix")
+            if pref.get("separator") is not None:
+                if not isinstance(pref["separator"], str):
+                    _fail(where + ".separator", "expected a string, got %r" % (pref["separator"],))
+                entry["separator"] = pref["separator"]
+            prefs.append(entry)
+        else:
+            prefs.append(_hostname_field(pref, "hostnames"))
     return prefs
+
+
+def _hostname_field(pref, where):
+    if not isinstance(pref, str) or not pref.strip():
+        _fail(where, "expected a non-empty string or a mapping {name, prefix, separator}, got %r" % (pref,))
+    pref = pref.strip()
+    if not (pref.startswith("tag:") and len(pref) > 4) and pref not in EC2_NAME_FIELDS and pref not in SSM_NAME_FIELDS:
+        _fail(where, "unknown entry '%s'%s; use one of %s" % (pref, _suggest(pref, HOSTNAME_CHOICES),
+                                                              ", ".join(HOSTNAME_CHOICES)))
+    return pref
 
 
 def validate_group_name(value, where):
@@ -322,6 +408,20 @@ def ec2_records(reservations, region):
                 if value:
                     record[field] = value
             append(record)
+    return out
+
+
+def include_exclude(records, included, excluded):
+    """aws_ec2's include_filters / exclude_filters over EC2 records: `records` (from filters) plus each list of
+    `included` (one per include filter set), without any instance found by an `excluded` set; each instance once."""
+    dropped = {record["instance_id"] for found in excluded for record in found}
+    seen = set()
+    out = []
+    for found in [records] + list(included):
+        for record in found:
+            if record["instance_id"] not in seen and record["instance_id"] not in dropped:
+                seen.add(record["instance_id"])
+                out.append(record)
     return out
 
 
@@ -975,15 +1075,26 @@ def preferred_name(machine, preferences):
         if record is None:
             continue
         for pref in preferences:
-            if pref in fields:
-                value = record.get(fields[pref])
-            elif pref.startswith("tag:") and "tags" in record:
-                value = record["tags"].get(pref[4:])
+            if pref.__class__ is dict:
+                value = _name_field(record, fields, pref["name"])
+                prefix = _name_field(record, fields, pref["prefix"]) if value and "prefix" in pref else None
+                if prefix:
+                    value = prefix + pref["separator"] + value
             else:
-                value = None
-            if value and str(value).strip():
-                return str(value).strip()
+                value = _name_field(record, fields, pref)
+            if value:
+                return value
     return machine.instance_id
+
+
+def _name_field(record, fields, pref):
+    if pref in fields:
+        value = record.get(fields[pref])
+    elif pref.startswith("tag:") and "tags" in record:
+        value = record["tags"].get(pref[4:])
+    else:
+        value = None
+    return str(value).strip() if value and str(value).strip() else None
 
 
 def assign_names(machines, preferences):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import accounting, cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRValidationError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt, redact
 
@@ -129,13 +129,14 @@ def results(report, groups=None, change_requests=None):
     by_group = {}
     for host in report["hosts"]:
         name = host.get("patch_group") or "ungrouped"
-        entry = by_group.setdefault(name, {"hosts": [], "owners": set(), "cves_closed": set(), "cves_remaining": set()})
+        entry = by_group.setdefault(name, {"hosts": [], "owners": set()})
         entry["hosts"].append({"name": host["name"], "status": host.get("status") or "incomplete",
-                               "reason": host.get("reason"), "patched": len(host.get("patched") or [])})
+                               "reason": host.get("rollback_reason") or host.get("reason"),
+                               "patched": len(host.get("patched") or [])})
         if host.get("owner"):
             entry["owners"].add(host["owner"])
-        entry["cves_closed"].update(host.get("cves_closed") or [])
-        entry["cves_remaining"].update(host.get("cves_remaining") or [])
+    # the figures are the report's (module_utils/accounting.py), never counted again here
+    figures = report.get("patch_groups") or accounting.by_key(report["hosts"], "patch_group")
     out = []
     for name in sorted(by_group):
         entry = by_group[name]
@@ -149,15 +150,29 @@ def results(report, groups=None, change_requests=None):
             outcomes=sorted(entry["hosts"], key=lambda h: h["name"]),
             counts=dict(sorted(counts.items())),
             close_code=cr_model.derive_close_code(outcomes),
-            cves_closed=sorted(entry["cves_closed"]),
-            cves_remaining=sorted(entry["cves_remaining"]),
+            figures=_figures(figures.get(name)),
             run_id=report.get("run_id"),
             cr_number=group.get("cr_number") or numbers.get(name),
         )
+        group["cves_closed"] = group["figures"]["cves_closed"]
+        group["cves_still_open"] = group["figures"]["cves_still_open"]
         group["owners"] = sorted(set(group["owners"]) | entry["owners"])
         if not explicit_email.get(name):
             group["email_to"] = sorted(o for o in group["owners"] if "@" in o)
         out.append(group)
+    return out
+
+
+def _figures(group):
+    """A patch group's figures as report.json states them (module_utils/accounting.py)."""
+    keys = ("cves_closed", "cves_closed_distinct", "host_cves_closed", "host_packages_patched", "cves_still_open",
+            "cves_still_open_distinct", "hosts_compliant", "hosts_assessed", "compliance_pct")
+    group = group or {}
+    out = dict((k, group.get(k)) for k in keys)
+    for key in ("cves_closed", "cves_still_open"):
+        out[key] = out[key] or []
+    for key in ("cves_closed_distinct", "host_cves_closed", "host_packages_patched", "cves_still_open_distinct"):
+        out[key] = out[key] or 0
     return out
 
 

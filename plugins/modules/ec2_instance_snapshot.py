@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: ec2_instance_snapshot
 short_description: Crash-consistent EBS snapshot set of an EC2 instance before a patch, its cleanup and its restore
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - V(present) takes one crash-consistent snapshot set of all the instance's EBS volumes
     (EC2 C(CreateSnapshots)), tags every snapshot with the run id, CR number, patch group, its

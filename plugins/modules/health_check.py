@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: health_check
 short_description: Application health checks on the host (HTTP(S), TCP, systemd service, command), before and after a patch
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs the patch group's health checks where the task runs (on the target, or on the
     controller with C(delegate_to)), each with retries, a delay between attempts and a timeout

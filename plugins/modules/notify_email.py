@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: notify_email
 short_description: Send an e-mail notice through an SMTP relay over verified TLS
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sends one plain-text e-mail from the controller.
   - TLS is required by default and the relay's certificate and host name are verified; a relay that offers no

@@ -121,6 +121,11 @@ options:
   playbook:
     description: The playbook that started the run, with O(action=start_run).
     type: str
+  meta:
+    description:
+      - Facts about the run, with O(action=start_run); C(window) (C(start), C(end), C(expression), C(timezone)) is
+        the maintenance window the run's hosts were patched in, unless a host records its own.
+    type: dict
   run_status:
     description: The final status of the run, with O(action=finish_run).
     type: str

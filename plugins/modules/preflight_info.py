@@ -47,7 +47,7 @@ options:
     type: list
     elements: str
     default: []
-    version_added: 0.2.0
+    version_added: 0.1.0
 notes:
   - With pipelining on (C(ANSIBLE_PIPELINING), as this collection's C(ansible.cfg) sets it) and a
     POSIX shell on the host, the action plugin does not send this module; the stdlib-only checks of

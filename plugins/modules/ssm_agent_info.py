@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: ssm_agent_info
 short_description: SSM agent status (ping, version, last ping, platform) of a batch of instances, one call sequence per region
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads what Systems Manager knows of each instance's agent - PingStatus, agent version and
     whether it is the latest, last ping, platform - for EC2 instances (C(i-)) and hybrid

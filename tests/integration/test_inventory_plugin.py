@@ -140,6 +140,7 @@ def inventory(config, *extra, env=None, check=True):
                    ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1", PATH=VENV_BIN + os.pathsep + os.environ["PATH"])
     environ.pop("ANSIBLE_FORCE_COLOR", None)
     environ.update(env or {})
+    environ = {key: value for key, value in environ.items() if value is not None}  # None: unset
     result = subprocess.run([os.path.join(VENV_BIN, "ansible-inventory"), "-i", config, "--list"] + list(extra),
                             capture_output=True, text=True, cwd=ROOT, env=environ, timeout=120, check=False)
     if check:
@@ -212,23 +213,52 @@ def test_two_regions_two_accounts_and_onprem_files(tmp_path, fleet):
     assert "tags" not in hv["db-1"]
 
 
-def test_a_failing_region_is_a_warning_and_with_strict_an_error(tmp_path, fleet):
+def test_a_failing_region_fails_the_inventory_and_with_warn_the_rest_is_listed(tmp_path, fleet):
     sources = {"ec2": dict(FLEET_SOURCES["ec2"], regions=["us-east-1", "xx-fake-1"], assume_roles=[ROLE_A])}
     env = {"AWS_MAX_ATTEMPTS": "2"}
-    run = inventory(write_config(tmp_path, sources=sources), env=env)
+    run = inventory(write_config(tmp_path, sources=sources), env=env, check=False)
+    assert run.rc != 0
+    assert ("1 source(s) failed, so the inventory would miss their hosts: ec2 in xx-fake-1, account 111111111111 (role %s)"
+            % ROLE_A) in run.stderr
+    run = inventory(write_config(tmp_path, sources=sources, on_source_error="warn"), env=env)
     assert sorted(hostvars(run.data)) == ["db-1", "web-1", "web-2"]
     assert ("ec2 in xx-fake-1, account 111111111111 (role %s): ResponseParserError: the endpoint answered with "
             "something that is not an AWS response (often a 5xx) (after 2 attempts); its hosts are missing" % ROLE_A) in run.stderr
-    run = inventory(write_config(tmp_path, sources=sources, strict=True), env=env, check=False)
-    assert run.rc != 0
-    assert "ec2 in xx-fake-1, account 111111111111" in run.stderr and "(strict: true)" in run.stderr
+
+
+def test_aws_ec2_include_exclude_filters_and_dict_hostnames_on_moto(tmp_path, fleet):
+    """Options carried over from aws_ec2 mean the same here: the stopped instance is brought back by an
+    include filter set, db-1 left out by an exclude set, names built from {prefix, separator, name}."""
+    sources = {"ec2": dict(FLEET_SOURCES["ec2"], regions=["us-east-1"], assume_roles=[ROLE_B, ROLE_A],
+                           include_filters=[{"tag:Name": "stopped-1"}], exclude_filters=[{"tag:Name": ["db-1", "app-1"]}])}
+    run = inventory(write_config(tmp_path, sources=sources,
+                                 hostnames=[{"name": "tag:Name", "prefix": "tag:Environment", "separator": "-"}]))
+    assert sorted(hostvars(run.data)) == ["Prod-web-1", "Prod-web-2", "stopped-1"]
+
+
+def test_an_inventory_sync_as_awx_runs_it_fails_without_credentials(tmp_path, fleet):
+    """AWX runs `ansible-inventory --list --export` with ANSIBLE_INVENTORY_UNPARSED_FAILED=True (its
+    STANDARD_INVENTORY_UPDATE_ENV), not ANY_UNPARSED_IS_FAILED: the sync must fail there, as aws_ec2's does,
+    instead of reporting success with an empty inventory."""
+    config = tmp_path / "awx.patch_groups.yml"
+    config.write_text(yaml.safe_dump({"plugin": "fleetpatch.hybrid.patch_groups",
+                                      "sources": {"ec2": {"regions": ["us-east-1"], "endpoint_url": ENDPOINT}}}))
+    env = {"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "0", "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
+           "ANSIBLE_INVENTORY_EXPORT": "True", "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+           "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_EC2_METADATA_DISABLED": "true"}
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        env[key] = None
+    run = inventory(str(config), "--export", env=env, check=False)
+    assert run.rc != 0, run.stderr
+    assert "ec2 in us-east-1, default credentials: NoCredentialsError" in run.stderr
+    assert "set on_source_error: warn" in run.stderr
 
 
 @pytest.mark.parametrize("options,fragments", [
     ({"sources": {"onprem": {"files": [os.path.join(FIXTURES, "bad_cmdb.csv")]}}},
      ["%s line 3, field 'port': 'twenty-two' is not a port number (1-65535)" % os.path.join(FIXTURES, "bad_cmdb.csv")]),
     ({"sources": {"onprem": {"files": ["onprem_hosts.yml"]}}, "regions": ["us-east-1"]},
-     ["unknown option 'regions'"]),
+     ["'regions' is an amazon.aws.aws_ec2 option; here write sources.ec2.regions: [\"us-east-1\"]"]),
     ({"sources": {"ec2": {"regions": ["us-east-1"], "assume_role": ROLE_A}}},
      ["sources.ec2: unknown option 'assume_role' (did you mean 'assume_roles'?)"]),
 ])

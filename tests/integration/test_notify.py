@@ -143,7 +143,7 @@ def test_impending_notice_reaches_every_channel_once(tmp_path, smtp, webhooks, m
     mail = smtp.messages[0]
     assert mail["subject"] == "[patch night] web-prod: 2 host(s) patched in 23.5 h - CHG0001001"
     for text in ("2026-11-29T02:00:00Z -> 2026-11-29T05:00:00Z (cron(0 2 ? * SUN *) UTC)", "Change request:  CHG0001001",
-                 "  - web-prod-1", "  - openssl=3.0.16-1~deb12u1", "CVEs closed (2): CVE-2024-12797, CVE-2026-10001"):
+                 "  - web-prod-1", "  - openssl=3.0.16-1~deb12u1", "CVEs the patches fix (2): CVE-2024-12797, CVE-2026-10001"):
         assert text in mail["body"]
 
     notes = inbox()
@@ -162,9 +162,9 @@ def test_result_notice_from_the_report_and_the_ledger(tmp_path, smtp):
     ledger = tmp_path / "out" / "ledger.db"
     report = {"run_id": "run-7", "status": "finished", "hosts": [
         {"name": "web-prod-1", "patch_group": "web-prod", "status": "patched", "owner": "web@example.com",
-         "cves_closed": ["CVE-2024-12797"], "cves_remaining": [], "patched": [{"name": "openssl"}]},
+         "cves_closed": ["CVE-2024-12797"], "cves_still_open": [], "patched": [{"name": "openssl"}]},
         {"name": "web-prod-2", "patch_group": "web-prod", "status": "failed", "reason": "validate: HTTP 500",
-         "owner": "web@example.com", "cves_closed": [], "cves_remaining": ["CVE-2024-12797"], "patched": []},
+         "owner": "web@example.com", "cves_closed": [], "cves_still_open": ["CVE-2024-12797"], "patched": []},
     ]}
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "report.json").write_text(json.dumps(report))

@@ -5,6 +5,7 @@ ledger rows (SQLite) and report.json.
 """
 
 import json
+import os
 import re
 
 import pytest
@@ -98,7 +99,7 @@ def test_report_contract(nights):
         assert sorted(host["patched"], key=lambda p: p["name"]) == [
             {"name": n, "from": BEFORE[n], "to": expected[n]} for n in sorted(expected)]
         assert host["cves_closed"] == cves_of(expected)
-        assert host["cves_remaining"] == cves_of(REJECTED.get(host["name"], []))
+        assert host["cves_still_open"] == cves_of(REJECTED.get(host["name"], []))
         assert host["rebooted"] is REBOOTED[host["name"]]
 
 
@@ -144,5 +145,85 @@ def test_one_change_request_per_patch_group_opened_noted_and_closed(nights):
     assert any("patched" in text for (text,) in notes)
     shown = dict((cr["patch_group"], (cr["state"], cr["close_code"])) for cr in first.report["change_requests"])
     assert shown == {"db-prod": ("closed", "successful"), "web-dev": ("closed", "successful"), "web-prod": ("closed", "successful")}
+    # the patch records keep their CVEs and advisories; the description states the plan
+    (description, patches, close_notes), = first.rows(
+        "SELECT description, patches, close_notes FROM change_requests WHERE run_id=? AND patch_group='web-dev'", first.run_id)
+    ssl = [p for p in json.loads(patches) if p["name"] == "fp-openssl"]
+    assert ssl == [{"name": "fp-openssl", "version": PUBLISHED["fp-openssl"], "cves": ["CVE-2026-10001", "CVE-2026-10002"],
+                    "advisories": ["DSA-6101-1"]}]
+    assert "  - fp-openssl=%s (DSA-6101-1, CVE-2026-10001, CVE-2026-10002)" % PUBLISHED["fp-openssl"] in description
+    assert "CVEs the approved patches fix, once installed" in description
+    # the close notes state what happened, in the report's figures
+    group = first.report["patch_groups"]["web-dev"]
+    assert "(%d): %s" % (group["cves_closed_distinct"], ", ".join(group["cves_closed"])) in close_notes
+    assert "Host-CVE pairs closed: %d. Host-package pairs patched: %d." % (
+        group["host_cves_closed"], group["host_packages_patched"]) in close_notes
+    assert "- web-dev-1: patched; %d package(s) patched; closed " % len(EXPECTED["web-dev-1"]) in close_notes
     # nothing left to patch the second night: no change request is raised
     assert second.rows("SELECT name FROM sqlite_master WHERE name='change_requests'") == []
+
+
+def console_rows(stdout):
+    """The last per-group table the night printed: {group: [hosts, patched, failed, deferred, skipped, closed, open, cr...]}."""
+    lines = [line.strip().strip('",').lstrip("- ").strip('"') for line in stdout.splitlines()]
+    starts = [i for i, line in enumerate(lines) if line.startswith("PATCH GROUP")]
+    assert starts, stdout[-3000:]
+    rows = {}
+    for line in lines[starts[-1] + 2:]:
+        if not line or line.startswith("(run)"):
+            break
+        rows[line.split()[0]] = line.split()[1:]
+    return rows
+
+
+def test_every_figure_agrees_with_the_ledger_and_the_hosts(nights):
+    """The demo fleet with one host rejecting a CVE's patch (db-prod's baseline rejects fp-kernel):
+    report.json, the console table, the change requests' close notes and the dashboard state the
+    same figures, and the hosts' installed versions are the ledger's."""
+    from dashboardlib import check_dashboard_equals_report, dashboard_figures
+    first, after_first = nights[0], nights[1]
+    report = first.report
+    hosts = dict((h["name"], h) for h in report["hosts"])
+
+    # the hosts hold exactly what the ledger says was installed, and nothing else changed
+    changed = dict(((h, n), v) for h, n, v in first.rows("SELECT host, name, to_version FROM package_changes WHERE run_id=?",
+                                                         first.run_id))
+    for host in HOSTS:
+        for name, version in after_first[host].items():
+            assert version == changed.get((host, name), BEFORE.get(name)), (host, name)
+
+    # the rejected patch's CVEs: closed on the web hosts, still open on db-prod-1, so not closed for the run
+    kernel = cves_of(["fp-kernel"])
+    assert kernel and hosts["db-prod-1"]["cves_still_open"] == kernel
+    assert set(kernel) <= set(hosts["web-dev-1"]["cves_closed"])
+    summary = report["summary"]
+    closed_somewhere = set(c for h in report["hosts"] for c in h["cves_closed"])
+    assert summary["cves_closed"] == sorted(closed_somewhere - set(kernel))
+    assert summary["cves_closed_distinct"] == len(closed_somewhere) - len(kernel)
+    assert summary["host_cves_closed"] == sum(len(h["cves_closed"]) for h in report["hosts"])
+    assert summary["host_packages_patched"] == len(changed)
+    assert report["patch_groups"]["db-prod"]["cves_still_open"] == kernel
+    assert hosts["db-prod-1"]["compliance_after"]["status"] == "COMPLIANT"  # a rejected patch is not missing (as in SSM)
+    assert all(h["window_applied"] is None or "start" in h["window_applied"] for h in report["hosts"])
+
+    # the console's table per patch group
+    rows = console_rows(first.stdout)
+    for name, group in report["patch_groups"].items():
+        cr = group["change_request"]
+        assert rows[name][:7] == [str(group["hosts"])] + [str(group["columns"][c]) for c in
+                                                          ("patched", "failed", "deferred", "skipped")] + [
+            str(group["cves_closed_distinct"]), str(group["cves_still_open_distinct"])], name
+        assert rows[name][7:] == [cr["number"], cr["close_code"]], name
+
+    # the change requests' close notes
+    for name, notes in first.rows("SELECT patch_group, close_notes FROM change_requests WHERE run_id=?", first.run_id):
+        group = report["patch_groups"][name]
+        assert "(%d): %s" % (group["cves_closed_distinct"], ", ".join(group["cves_closed"]) or "-") in notes
+        assert "still open on a host of the group (%d): %s" % (
+            group["cves_still_open_distinct"], ", ".join(group["cves_still_open"]) or "-") in notes
+        assert "Host-CVE pairs closed: %d. Host-package pairs patched: %d." % (
+            group["host_cves_closed"], group["host_packages_patched"]) in notes
+
+    # the dashboard the night wrote, as Chromium shows it
+    figures = dashboard_figures(os.path.join(first.outdir, "dashboard.html"), os.path.join(first.outdir, "dashboard.png"))
+    check_dashboard_equals_report(figures, report)

@@ -23,6 +23,8 @@ SERVICES = {"ec2": "ec2", "ssm": "ssm", "sts": "sts", "s3": "s3", "sns": "sns", 
 # the method names every boto3 client has, whatever the service: not API operations
 CLIENT_METHODS = {"can_paginate", "close", "generate_presigned_url", "get_paginator", "get_waiter"}
 ONE_WORD_CALLS = {"publish"}
+# API operations authorized by an IAM action of another name
+IAM_ACTIONS = {"s3:HeadObject": "s3:GetObject", "s3:ListObjectsV2": "s3:ListBucket"}
 
 # policy heading in docs/aws_permissions.md -> the files whose calls run with that policy
 POLICIES = {
@@ -30,6 +32,8 @@ POLICIES = {
     "inventory-reader": ["plugins/inventory/patch_groups.py", "plugins/module_utils/inventory.py"],
     "snapshot-taker": ["plugins/modules/ec2_instance_snapshot.py", "plugins/module_utils/_ec2_snapshot.py"],
     "ssm-reader": ["plugins/modules/ssm_agent_info.py"],
+    "state-keeper": ["plugins/module_utils/run_state.py"],
+    "compliance-publisher": ["plugins/modules/compliance_publish.py", "plugins/module_utils/compliance_export.py"],
 }
 
 
@@ -70,7 +74,7 @@ def calls_in(path, services=None):
             continue
         for action in OPERATIONS.get(word, ()):
             if services is None or action.split(":")[0] in services:
-                found.add(action)
+                found.add(IAM_ACTIONS.get(action, action))
     return found
 
 

@@ -276,30 +276,81 @@ def test_onprem_error_names_file_line_field(tmp_path):
     assert "%s line 4, field 'ip': '999.1.1.1' is not an IP address" % (tmp_path / "hosts.yml") in message
 
 
-@pytest.mark.parametrize("strict", [False, True])
-def test_failing_region_is_a_warning_or_with_strict_an_error(tmp_path, fake, warnings, monkeypatch, strict):
+@pytest.mark.parametrize("options", [{}, {"strict": True}, {"on_source_error": "fail"}])
+def test_a_failing_region_fails_the_parse_by_default(tmp_path, fake, options):
     fake.ec2("us-east-1", [instance("i-0a", "web-1")])
     fake.fail("ec2", "eu-west-1", "AuthFailure", 401)
-    path = write_config(tmp_path, strict=strict, sources={"ec2": {"regions": ["us-east-1", "eu-west-1"]}})
-    if strict:
-        message = parse_error(path)
-        assert "ec2 in eu-west-1, default credentials: AuthFailure: msg AuthFailure (strict: true)" in message
-        return
+    message = parse_error(write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1", "eu-west-1"]}}, **options))
+    assert ("1 source(s) failed, so the inventory would miss their hosts: ec2 in eu-west-1, default credentials: "
+            "AuthFailure: msg AuthFailure. Fix the credentials or permissions named, or set on_source_error: warn") in message
+
+
+def test_with_on_source_error_warn_a_failing_region_is_a_warning_and_the_rest_listed(tmp_path, fake, warnings, monkeypatch):
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")])
+    fake.fail("ec2", "eu-west-1", "AuthFailure", 401)
+    path = write_config(tmp_path, on_source_error="warn", sources={"ec2": {"regions": ["us-east-1", "eu-west-1"]}})
     manager = load(path, monkeypatch)
     assert sorted(manager.hosts) == ["web-1"]
     assert warnings == ["fleetpatch.hybrid.patch_groups: ec2 in eu-west-1, default credentials: AuthFailure: msg AuthFailure; "
                         "its hosts are missing from this inventory, the rest is listed"]
 
 
-def test_an_account_whose_role_is_denied_is_named_and_the_rest_listed(tmp_path, fake, warnings, monkeypatch):
+def test_an_account_whose_role_is_denied_fails_the_parse_naming_it(tmp_path, fake):
     fake.denied.add(ROLE_B)
     fake.ec2("us-east-1", [instance("i-0a", "web-1")], key=KEYS[ROLE_A], owner="111111111111")
-    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "assume_roles": [ROLE_A, ROLE_B]}})
+    message = parse_error(write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "assume_roles": [ROLE_A, ROLE_B]}}))
+    assert ("account 222222222222 (role %s): assuming the role failed: AccessDenied: not authorized to perform "
+            "sts:AssumeRole" % ROLE_B) in message
+
+
+def test_an_account_whose_role_is_denied_is_named_and_the_rest_listed_with_warn(tmp_path, fake, warnings, monkeypatch):
+    fake.denied.add(ROLE_B)
+    fake.ec2("us-east-1", [instance("i-0a", "web-1")], key=KEYS[ROLE_A], owner="111111111111")
+    path = write_config(tmp_path, on_source_error="warn",
+                        sources={"ec2": {"regions": ["us-east-1"], "assume_roles": [ROLE_A, ROLE_B]}})
     manager = load(path, monkeypatch)
     assert sorted(manager.hosts) == ["web-1"]
     assert len(warnings) == 1
     assert ("account 222222222222 (role %s): assuming the role failed: AccessDenied: not authorized to perform "
             "sts:AssumeRole" % ROLE_B) in warnings[0]
+
+
+@pytest.mark.parametrize("options,expected", [
+    ({"iam_role_arn": ROLE_A}, "'iam_role_arn' is an amazon.aws.aws_ec2 option; here write sources.ec2.assume_roles: "
+                               "[\"%s\"]" % ROLE_A),
+    ({"sources": {"ec2": {"iam_role_arn": ROLE_A}}}, "sources.ec2: 'iam_role_arn' is an amazon.aws.aws_ec2 option; here "
+                                                     "write assume_roles: [\"%s\"]" % ROLE_A),
+    ({"hostvars_prefix": "aws_"}, "'hostvars_prefix' is an amazon.aws.aws_ec2 option; here write nothing: this plugin's "
+                                  "host variables are named fleetpatch_*"),
+    ({"hostvars_suffix": "_ec2"}, "use compose (compose: {patch_group_ec2: fleetpatch_patch_group})"),
+    ({"include_filters": [{"tag:Role": "db"}]}, "here write sources.ec2.include_filters: [{\"tag:Role\": \"db\"}]"),
+    ({"exclude_filters": [{"tag:Skip": "yes"}]}, "here write sources.ec2.exclude_filters: [{\"tag:Skip\": \"yes\"}]"),
+    ({"strict_permissions": False}, "here write on_source_error: warn"),
+    ({"regions": ["us-east-1"]}, "here write sources.ec2.regions: [\"us-east-1\"]"),
+    ({"aws_profile": "prod"}, "'aws_profile' is an amazon.aws.aws_ec2 option; here write profile"),
+    ({"hostnames": [{"name": "tag:Name", "prefix": "tag:Env", "sep": "-"}]},
+     "hostnames[0]: unknown option 'sep'; valid: name, prefix, separator"),
+    ({"hostnames": [{"prefix": "tag:Env"}]}, "hostnames[0]: a mapping entry needs name"),
+])
+def test_aws_ec2_options_are_refused_naming_the_equivalent(tmp_path, options, expected):
+    options.setdefault("sources", {"ec2": {"regions": ["us-east-1"]}})
+    assert expected in parse_error(write_config(tmp_path, **options))
+
+
+def test_aws_ec2_include_and_exclude_filters_and_dict_hostnames(tmp_path, fake, monkeypatch):
+    web = instance("i-0a", "web-1", Env="prod")
+    db = instance("i-0b", "db-1", Env="prod")
+    stopped = instance("i-0c", "batch-1")
+    fake.ec2("us-east-1", [web, db])                                              # filters (running)
+    fake.ec2("us-east-1", [stopped, web], filters=[{"Name": "tag:Role", "Values": ["batch"]}])   # include
+    fake.ec2("us-east-1", [db], filters=[{"Name": "tag:Skip", "Values": ["yes"]}])               # exclude
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "include_filters": [{"tag:Role": "batch"}],
+                                                   "exclude_filters": [{"tag:Skip": "yes"}]}},
+                        hostnames=[{"name": "tag:Name", "prefix": "tag:Env", "separator": "-"}, "instance-id"])
+    manager = load(path, monkeypatch)
+    # db-1 excluded; batch-1 included and has no Env: its name alone; web-1 prefixed with its Env
+    assert sorted(manager.hosts) == ["batch-1", "prod-web-1"]
+    fake.assert_all_used()
 
 
 @pytest.mark.parametrize("code,status", [("Throttling", 400), ("RequestLimitExceeded", 503), ("InternalError", 500)])
@@ -314,7 +365,7 @@ def test_throttling_and_5xx_are_retried(tmp_path, fake, warnings, monkeypatch, c
 def test_retries_stop_at_aws_max_attempts(tmp_path, fake, warnings, monkeypatch):
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     fake.fail("ec2", "us-east-1", "Throttling", 400, times=2)
-    manager = load(write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"]}}), monkeypatch)
+    manager = load(write_config(tmp_path, on_source_error="warn", sources={"ec2": {"regions": ["us-east-1"]}}), monkeypatch)
     fake.assert_all_used()
     assert list(manager.hosts) == []
     assert "Throttling: msg Throttling (after 2 attempts)" in warnings[0]
@@ -331,7 +382,8 @@ def test_cache_hit_miss_and_no_cache_of_failures(tmp_path, fake, warnings, monke
     assert sorted(load(path, monkeypatch, cache=False).hosts) == ["web-1", "web-2"]  # --flush-cache / refresh
     fake.assert_all_used()
     # other sources settings: the cached answer does not fit, AWS is asked
-    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "filters": {"tag:Team": "a"}}}, **cache)
+    path = write_config(tmp_path, sources={"ec2": {"regions": ["us-east-1"], "filters": {"tag:Team": "a"}}},
+                        on_source_error="warn", **cache)
     fake.fail("ec2", "us-east-1", "AuthFailure", 401)
     assert list(load(path, monkeypatch).hosts) == []
     assert len(warnings) == 1

@@ -99,7 +99,6 @@ def test_a_refused_login_echoing_the_password_is_scrubbed(tls):
                                         "fleetpatch:********)" % tls.port)
 
 
-
 def test_implicit_tls_to_a_plain_relay_fails_cleanly():
     with ClearRelay() as relay:
         with pytest.raises(MailError, match="cannot be reached over TLS"):

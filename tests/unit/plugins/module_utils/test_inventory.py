@@ -143,7 +143,8 @@ def test_bad_sources_name_the_option(sources, fragment):
 def test_ec2_defaults_and_filter_shapes():
     out = inv.validate_sources({"ec2": None})
     assert out["ec2"] == {"regions": None, "assume_roles": None, "role_options": {}, "endpoint_url": None,
-                          "filters": [{"Name": "instance-state-name", "Values": ["running"]}]}
+                          "filters": [{"Name": "instance-state-name", "Values": ["running"]}],
+                          "include_filters": [], "exclude_filters": []}
     assert out["ssm"] is None and out["onprem"] is None
     out = inv.validate_sources({"ec2": {"filters": {"instance-state-name": "running", "tag:Env": ["a", "b"], "x": True}}})
     assert out["ec2"]["filters"] == [{"Name": "instance-state-name", "Values": ["running"]},
@@ -159,6 +160,33 @@ def test_assume_roles_entries_are_arns_or_mappings():
         "arn:aws:iam::111111111111:role/p": {"external_id": None, "session_name": None},
         "arn:aws:iam::222222222222:role/p": {"external_id": "ext-42", "session_name": "night-1"}}
     assert out["ssm"]["role_options"] == out["ec2"]["role_options"]   # inherited with the roles
+
+
+def test_include_exclude_filters_as_aws_ec2_takes_them():
+    out = inv.validate_sources({"ec2": {"include_filters": [{"tag:Role": "db"}, {"tag:Role": ["a", "b"]}],
+                                        "exclude_filters": [{"instance-state-name": "stopped"}]}})
+    assert out["ec2"]["include_filters"] == [[{"Name": "tag:Role", "Values": ["db"]}],
+                                             [{"Name": "tag:Role", "Values": ["a", "b"]}]]
+    assert out["ec2"]["exclude_filters"] == [[{"Name": "instance-state-name", "Values": ["stopped"]}]]
+    with pytest.raises(inv.InventoryConfigError, match=r"sources.ec2.include_filters: expected a list of filter mappings"):
+        inv.validate_sources({"ec2": {"include_filters": {"tag:Role": "db"}}})
+    with pytest.raises(inv.InventoryConfigError, match=r"sources.ec2.exclude_filters\[0\]: expected a mapping"):
+        inv.validate_sources({"ec2": {"exclude_filters": ["tag:Role=db"]}})
+
+
+def test_include_exclude_keeps_each_instance_once_and_exclusion_wins():
+    rec = [{"instance_id": i} for i in ("i-1", "i-2", "i-3", "i-4")]
+    out = inv.include_exclude([rec[0], rec[1]], [[rec[2], rec[0]], [rec[3]]], [[rec[1]], [rec[3]]])
+    assert [r["instance_id"] for r in out] == ["i-1", "i-3"]
+
+
+def test_hostnames_mapping_form():
+    prefs = inv.validate_hostnames([{"name": "tag:Name", "prefix": "tag:Env", "separator": "-"}, {"name": "instance-id"},
+                                    "private-dns-name"])
+    assert prefs == [{"name": "tag:Name", "prefix": "tag:Env", "separator": "-"}, {"name": "instance-id", "separator": "_"},
+                     "private-dns-name"]
+    with pytest.raises(inv.InventoryConfigError, match=r"hostnames\[0\].prefix: unknown entry 'tag'"):
+        inv.validate_hostnames([{"name": "tag:Name", "prefix": "tag"}])
 
 
 @pytest.mark.parametrize("ssm_section,expected", [

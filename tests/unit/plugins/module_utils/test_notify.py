@@ -62,9 +62,9 @@ REPORT = {
     "run_id": "run-1",
     "hosts": [
         {"name": "web-1", "patch_group": "web", "status": "patched", "owner": "alice@example.com",
-         "cves_closed": ["CVE-2024-12797"], "cves_remaining": [], "patched": [{"name": "openssl"}]},
+         "cves_closed": ["CVE-2024-12797"], "cves_still_open": [], "patched": [{"name": "openssl"}]},
         {"name": "web-2", "patch_group": "web", "status": "failed", "reason": "patch: dpkg lock", "owner": "alice@example.com",
-         "cves_closed": [], "cves_remaining": ["CVE-2024-12797"], "patched": []},
+         "cves_closed": [], "cves_still_open": ["CVE-2024-12797"], "patched": []},
         {"name": "db-1", "patch_group": "db", "status": "compliant", "owner": "dba@example.com"},
     ],
 }
@@ -77,7 +77,9 @@ def test_result_notices_per_group_with_close_code():
     web, db = by_name["web"], by_name["db"]
     assert web["close_code"] == "successful_issues" and web["counts"] == {"failed": 1, "patched": 1}
     assert web["outcomes"][1] == {"name": "web-2", "status": "failed", "reason": "patch: dpkg lock", "patched": 0}
-    assert web["cves_closed"] == ["CVE-2024-12797"] and web["cves_remaining"] == ["CVE-2024-12797"]
+    # closed on web-1 but still open on web-2: the group has not closed it (module_utils/accounting.py)
+    assert web["cves_closed"] == [] and web["cves_still_open"] == ["CVE-2024-12797"]
+    assert web["figures"]["host_cves_closed"] == 1 and web["figures"]["host_packages_patched"] == 1
     assert web["cr_number"] == "CHG0001001" and web["email_to"] == ["oncall@example.com"]
     assert "alice@example.com" in web["owners"]
     assert db["close_code"] == "successful" and db["cr_number"] == "CHG0001002" and db["email_to"] == ["dba@example.com"]

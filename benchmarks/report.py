@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+# Copyright: fleetpatch.hybrid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Report, export and dashboard of a ledger of 10,000 hosts x 30 runs: seconds and peak memory.
+
+Targets (issue 15): each under 10 s, the dashboard file under 2 MB.
+
+The ledger is a real SQLite file in the ledger's schema (module_utils/ledger.py creates it), filled
+with bulk inserts (the roles write the same rows one host at a time): per host and run the eight
+phases of a night, scan data with 4 of 12 pending patches (CVEs, severities, advisories), the
+approval's compliance, and the package changes; 5% of hosts fail, 2% are rolled back, one patch
+is rejected on a tenth of the hosts (its CVEs stay open). It is kept under .cache/ and reused.
+Each step runs in its own process, so its peak memory (ru_maxrss) is its own.
+
+  python benchmarks/report.py [--hosts 10000] [--runs 30]
+"""
+
+import argparse
+import json
+import os
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
+
+from ansible_collections.fleetpatch.hybrid.plugins.action.compliance_dashboard import build, write  # noqa: E402
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import compliance_export as export  # noqa: E402
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger  # noqa: E402
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report, render_table  # noqa: E402
+
+GROUPS = ["web-prod", "web-dev", "db-prod", "db-dev", "app-prod", "app-dev", "batch", "edge"]
+ENVS = ["prod", "dev", "test"]
+OSES = ["debian", "ubuntu", "rhel", "amazon"]
+SEVERITIES = ["critical", "important", "moderate", "low"]
+PATCHES = [{"name": "pkg%d" % i, "arch": "amd64", "installed_version": "1.%d-1" % i, "candidate_version": "1.%d-2" % i,
+            "classification": "security", "severity": SEVERITIES[i % 4], "cves": ["CVE-2026-%05d" % (i * 3 + j) for j in range(3)],
+            "advisories": ["DSA-%d-1" % (6000 + i)], "origin": "Debian-Security:12/stable-security",
+            "release_date": "2026-11-02T09:00:00+00:00", "reboot": i == 0} for i in range(12)]
+TEMPLATES = 3
+PHASES = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
+
+
+def generate(path, hosts, runs):
+    if os.path.exists(path):
+        os.remove(path)
+    Ledger(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    rnd = random.Random(15)
+    start = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
+    # TEMPLATES distinct nights are generated; the others copy one of them row for row in SQL (the
+    # same size and shape; generating 300,000 host-nights in Python would take longer than the benchmark)
+    for r in range(runs):
+        if r >= TEMPLATES:
+            clone(conn, "run-%02d" % (r % TEMPLATES), "run-%02d" % r, start + timedelta(days=7 * r))
+            continue
+        run_id = "run-%02d" % r
+        at = start + timedelta(days=7 * r)
+        conn.execute("INSERT INTO runs VALUES (?, ?, ?, 'finished', 'fleetpatch.hybrid.patch_night', 0, ?)",
+                     (run_id, at.isoformat(), (at + timedelta(hours=3)).isoformat(),
+                      json.dumps({"window": {"start": at.isoformat(), "end": (at + timedelta(hours=4)).isoformat()}})))
+        host_rows, phase_rows, change_rows = [], [], []
+        for h in range(hosts):
+            name = "host-%05d" % h
+            group = GROUPS[h % len(GROUPS)]
+            attrs = {"environment": ENVS[h % 3], "os": OSES[h % 4], "owner": "%s@example.com" % group,
+                     "source": "ssm" if h % 5 == 0 else "onprem", "instance_id": "mi-%017x" % h if h % 5 == 0 else None}
+            host_rows.append((run_id, name, group, json.dumps(attrs)))
+            pending = rnd.sample(PATCHES, 4)
+            rejected = pending[0]["name"] if h % 10 == 0 else None
+            approved = [p for p in pending if p["name"] != rejected]
+            fate = rnd.random()
+            failed, rolled = fate < 0.05, 0.05 <= fate < 0.07
+            t = at + timedelta(seconds=h % 3600)
+            phase = _recorder(phase_rows, run_id, name, t)
+            phase("preflight", "ok", {"free_mb": 4000})
+            phase("scan", "ok", {"pending": 4, "security": 4, "cves": sorted(c for p in pending for c in p["cves"]),
+                                 "patches": pending})
+            phase("approve", "ok", {"approved": [p["name"] for p in approved], "compliance": {
+                "compliant": False, "status": "NON_COMPLIANT", "counts": {"missing": len(approved), "installed_rejected": 0},
+                "patches": {"missing": [p["name"] for p in approved]}}})
+            phase("snapshot", "ok", {"provider": "package_state", "policy": "best_effort", "ids": []})
+            if failed:
+                phase("patch", "failed", message="dpkg: error processing package %s (--configure)" % approved[0]["name"])
+                continue
+            phase("patch", "changed")
+            phase("reboot", "skipped", {"pending": False})
+            if rolled:
+                phase("validate", "failed", message="http://127.0.0.1:8080/health answered 503")
+                phase("rollback", "changed", message="downgraded to the snapshot's package versions")
+            else:
+                phase("validate", "ok")
+            change_rows.extend((run_id, name, p["name"], "amd64", p["installed_version"], p["candidate_version"], "security",
+                                json.dumps(p["cves"]), json.dumps(p["advisories"])) for p in approved)
+            still = [c for p in pending if p["name"] == rejected or rolled for c in p["cves"]]
+            phase("rescan", "failed" if rolled else "ok", {"cves": sorted(still), "still_pending": []})
+        conn.executemany("INSERT INTO run_hosts VALUES (?, ?, ?, ?)", host_rows)
+        conn.executemany("INSERT INTO host_phases VALUES (?, ?, ?, ?, ?, ?, ?)", phase_rows)
+        conn.executemany("INSERT INTO package_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", change_rows)
+        conn.commit()
+    conn.close()
+
+
+def clone(conn, source, run_id, at):
+    conn.execute("INSERT INTO runs SELECT ?, ?, ?, status, playbook, check_mode, meta FROM runs WHERE run_id=?",
+                 (run_id, at.isoformat(), (at + timedelta(hours=3)).isoformat(), source))
+    conn.execute("INSERT INTO run_hosts SELECT ?, host, patch_group, attrs FROM run_hosts WHERE run_id=?", (run_id, source))
+    conn.execute("INSERT INTO host_phases SELECT ?, host, phase, status, recorded_at, message, data FROM host_phases "
+                 "WHERE run_id=?", (run_id, source))
+    conn.execute("INSERT INTO package_changes SELECT ?, host, name, arch, from_version, to_version, classification, cves, "
+                 "advisories FROM package_changes WHERE run_id=?", (run_id, source))
+    conn.commit()
+
+
+def _recorder(rows, run_id, host, at):
+    def phase(name, status, data=None, message=None):
+        rows.append((run_id, host, name, status, (at + timedelta(seconds=len(rows) % 600)).isoformat(), message,
+                     json.dumps(data or {})))
+    return phase
+
+
+def step(name, path, out):
+    started = time.perf_counter()
+    extra = {}
+    if name == "report":
+        with Ledger(path) as ledger:
+            report = load_report(ledger, "run-%02d" % (count_runs(ledger) - 1))[0]
+        text = json.dumps(report)
+        table = render_table(report)
+        extra = {"report_bytes": len(text), "table_lines": len(table.splitlines())}
+    elif name == "export":
+        with Ledger(path) as ledger:
+            report, hosts = load_report(ledger, "run-%02d" % (count_runs(ledger) - 1))
+        written, removed, unchanged = export.publish_local(os.path.join(out, "export"), export.objects(report, hosts), report)
+        extra = {"objects": len(written) + len(unchanged)}
+    elif name in ("dashboard", "dashboard_warm"):
+        # cold: the trend of the 29 runs before is computed from the ledger; warm: read from the
+        # trend cache the cold run left (what every night after the first does)
+        dest = os.path.join(out, "dashboard.html")
+        page, report = build(path, cache=dest + ".trend.json")
+        write(dest, page)
+        extra = {"dashboard_bytes": len(page.encode("utf-8"))}
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps(dict(step=name, seconds=round(seconds, 2), peak_mib=round(peak, 1), **extra)))
+
+
+def count_runs(ledger):
+    return ledger.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hosts", type=int, default=10000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--ledger", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        step(args.step, args.ledger, args.out)
+        return 0
+    cache = os.path.join(ROOT, ".cache", "bench-report")
+    os.makedirs(cache, exist_ok=True)
+    path = os.path.join(cache, "ledger-%dx%d.db" % (args.hosts, args.runs))
+    if not os.path.exists(path):
+        started = time.perf_counter()
+        generate(path + ".tmp", args.hosts, args.runs)
+        os.replace(path + ".tmp", path)
+        print("generated %s (%d hosts x %d runs, %.0f MB) in %.1f s" % (path, args.hosts, args.runs,
+                                                                         os.path.getsize(path) / 1e6, time.perf_counter() - started))
+    print("ledger %s: %d hosts x %d runs, %.0f MB" % (path, args.hosts, args.runs, os.path.getsize(path) / 1e6))
+    results = {}
+    with tempfile.TemporaryDirectory() as out:
+        for name in ("report", "export", "dashboard", "dashboard_warm"):
+            done = subprocess.run([sys.executable, __file__, "--step", name, "--ledger", path, "--out", out],
+                                  capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                print("%s failed:\n%s" % (name, done.stderr[-3000:]))
+                return 1
+            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    print("%-10s %9s %10s  %s" % ("step", "seconds", "peak MiB", "notes"))
+    for name, result in results.items():
+        notes = ", ".join("%s=%s" % (k, v) for k, v in result.items() if k not in ("step", "seconds", "peak_mib"))
+        target = "OK" if result["seconds"] < 10 else "OVER 10 s"
+        print("%-10s %9.2f %10.1f  %s (%s)" % (name, result["seconds"], result["peak_mib"], notes, target))
+    size = results["dashboard"]["dashboard_bytes"]
+    print("dashboard file %.2f MB (%s the 2 MB target)" % (size / 1e6, "under" if size < 2e6 else "OVER"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
