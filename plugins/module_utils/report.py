@@ -44,15 +44,12 @@ def build_report(run, hosts, change_requests=None):
             entry["reason"] = message
         elif status in ("not_started", "deferred"):
             entry["reason"] = host["phases"]["preflight"].get("message")
-<<<<<<< HEAD
         if status == "deferred":
             data = host["phases"]["preflight"].get("data") or {}
             entry["deferred"] = dict((k, data.get(k)) for k in ("schedule", "timezone", "source", "next_start", "next_end"))
-=======
         rollback = host["phases"].get("rollback")
         if rollback and status in ("rolled_back", "rollback_failed"):
             entry["rollback_reason"] = _rollback_reason(host["phases"])
->>>>>>> main
         compliance = host["phases"].get("approve", {}).get("data", {}).get("compliance")
         if compliance:
             entry["compliance_before"] = compliance
@@ -99,7 +96,9 @@ def render_table(report):
         rows = [("HOST", "PATCH GROUP", "STATUS", "NOTE")]
         for host in attention:
             note = ""
-            if host.get("rollback_reason"):
+            if host.get("deferred"):
+                note = "window %s; next opens %s" % (host["deferred"].get("schedule") or "-", host["deferred"].get("next_start") or "never")
+            elif host.get("rollback_reason"):
                 note = host["rollback_reason"][:70]
             elif host.get("failed_phase"):
                 note = "%s: %s" % (host["failed_phase"], (host.get("reason") or "")[:60])
@@ -113,31 +112,12 @@ def render_table(report):
     summary = report["summary"] if "columns" in report.get("summary", {}) else accounting.aggregate(report["hosts"])
     header = ("PATCH GROUP", "HOSTS", "PATCHED", "FAILED", "DEFERRED", "SKIPPED", "CVES CLOSED", "STILL OPEN", "CR")
     rows = [header]
-<<<<<<< HEAD
-    for host in report["hosts"]:
-        note = ""
-        if host.get("deferred"):
-            note = "window %s; next opens %s" % (host["deferred"].get("schedule") or "-", host["deferred"].get("next_start") or "never")
-        elif host.get("failed_phase"):
-            note = "%s: %s" % (host["failed_phase"], (host.get("reason") or "")[:60])
-        elif host.get("reason"):
-            note = host["reason"][:70]
-        elif host.get("cves_remaining"):
-            note = "%d CVE(s) still open" % len(host["cves_remaining"])
-        rows.append((host["name"], host.get("patch_group") or "-", host["status"], str(len(host["patched"])),
-                     str(len(host["cves_closed"])), note))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    summary = report["summary"]
-=======
     for name, group in groups.items():
         cr = group.get("change_request") or {}
         rows.append(_group_row(name, group, "%s %s" % (cr.get("number"), cr.get("close_code") or cr.get("state") or "")
                                if cr.get("number") else "-"))
     rows.append(_group_row("(run)", summary, ""))
     lines.extend(_grid(rows))
->>>>>>> main
     lines.append("")
     lines.append("run %s: %d host(s); %d distinct CVE(s) closed (no targeted host still has them), %d host-CVE pair(s) "
                  "closed, %d distinct CVE(s) still open, %d host-package pair(s) patched" % (

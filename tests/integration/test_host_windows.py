@@ -70,7 +70,7 @@ def test_each_patch_group_in_its_own_window(window_tags, tmp_path):
     deferred = hosts["web-dev-1"]["deferred"]
     assert deferred["next_start"] == opens.isoformat() and deferred["source"] == "tag"
     assert deferred["schedule"] == "cron(0 %d * * ? *)" % opens.hour
-    assert "web-dev-1   web-dev      deferred  0" in night.stdout, night.stdout[-3000:]
+    assert "web-dev-1   web-dev      deferred  window cron(" in night.stdout, night.stdout[-3000:]
     assert night.rows("SELECT phase, status FROM host_phases WHERE run_id=? AND host='web-dev-1'", night.run_id) == [
         ("preflight", "skipped")]
     # the malformed tag fails that host alone, with a reason naming the tag; nothing ran on it
