@@ -16,7 +16,7 @@ class ActionModule(ActionBase):
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "action", "host", "phase", "status", "message", "data",
                              "patch_group", "attrs", "changes", "playbook", "run_status", "records",
-                             "findings", "meta"))
+                             "findings", "meta", "check_run"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -48,14 +48,15 @@ class ActionModule(ActionBase):
             playbook=dict(type="str"),
             meta=dict(type="dict"),
             run_status=dict(type="str", default="finished"),
+            check_run=dict(type="bool", default=False),
         ))
         host = args["host"] or task_vars.get("inventory_hostname")
         try:
             # the full integrity check (time grows with the file) at start and finish, not per record
             with Ledger(args["path"], check=args["action"] != "record") as ledger:
                 if args["action"] == "start_run":
-                    ledger.start_run(args["run_id"], playbook=args["playbook"], check_mode=bool(self._task.check_mode),
-                                     meta=args["meta"])
+                    ledger.start_run(args["run_id"], playbook=args["playbook"],
+                                     check_mode=bool(self._task.check_mode) or args["check_run"], meta=args["meta"])
                 elif args["action"] == "finish_run":
                     ledger.finish_run(args["run_id"], args["run_status"])
                 else:

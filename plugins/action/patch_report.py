@@ -24,7 +24,7 @@ REPORT_MODE = 0o600
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("path", "run_id", "dest"))
+    _VALID_ARGS = frozenset(("path", "run_id", "dest", "plan"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -32,6 +32,7 @@ class ActionModule(ActionBase):
             path=dict(type="path", required=True),
             run_id=dict(type="str", required=True),
             dest=dict(type="path"),
+            plan=dict(type="dict"),
         ))
         if not os.path.exists(args["path"]):
             raise AnsibleActionFail("patch_report: no ledger at %s (path); run a patch night first" % args["path"])
@@ -56,15 +57,20 @@ class ActionModule(ActionBase):
         with Ledger(args["path"]) as ledger:
             # with its change requests and findings: module_utils/report.py load_report
             report = load_report(ledger, args["run_id"])[0]
+        if args["plan"] is not None:
+            # a dry run: the report carries the plan (and says it is one); its file is written even
+            # in check mode, as the plan is what a check run is for
+            report["check_run"] = True
+            report["plan"] = args["plan"]
         changed = False
         if args["dest"]:
-            text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+            text = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
             old = None
             if os.path.isfile(args["dest"]) and not os.path.islink(args["dest"]):
                 with open(args["dest"]) as handle:
                     old = handle.read()
             changed = old != text or (os.stat(args["dest"]).st_mode & 0o777) != REPORT_MODE
-            if changed and not self._task.check_mode:
+            if changed and (args["plan"] is not None or not self._task.check_mode):
                 # private temp file in dest's directory, fsync, rename; the report is 0600 (docs/security.md)
                 write_atomic(args["dest"], text, mode=REPORT_MODE)
         return report, changed

@@ -27,7 +27,10 @@ options:
     type: dict
     required: true
   today:
-    description: The date approval is judged on (YYYY-MM-DD); today when omitted.
+    description:
+      - The moment approval is judged at, as a UTC instant; now (UTC) when omitted.
+      - A date (C(2026-11-27)) means 00:00 UTC that day; a date and time may carry an offset
+        (C(2026-11-27T09:00:00+01:00)); without one it is UTC. Anything else is an error naming the field.
     type: str
   product:
     description:
@@ -62,19 +65,25 @@ _value:
   elements: dict
 """
 
-from datetime import date
+from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.baseline import BaselineError, approved_patches
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.baseline import BaselineError, evaluate, warnings
+
+_display = Display()
 
 
 def _approved_patches(patches, baseline, today=None, product=None, dependencies=None):
     try:
-        return approved_patches(patches, baseline, today or date.today(), product=product or None,
-                                dependencies=dependencies or None)
+        decisions = evaluate(patches, baseline, today or datetime.now(timezone.utc), product=product or None,
+                             dependencies=dependencies or None)
+        for text in warnings(patches, decisions, baseline):
+            _display.warning(text)
     except BaselineError as exc:
         raise AnsibleFilterError("approved_patches: baseline %s" % exc)
+    return [dict(patch, approval_reason=decisions[i]["reason"]) for i, patch in enumerate(patches) if decisions[i]["approved"]]
 
 
 class FilterModule(object):

@@ -59,7 +59,7 @@ options:
     type: list
     elements: str
   today:
-    description: The date approval is judged on (YYYY-MM-DD); today when omitted.
+    description: The moment approval is judged at (a date is 00:00 UTC that day); now (UTC) when omitted.
     type: str
   product:
     description: The host's product name (for example C(Debian12)) for rules that name products.
@@ -89,7 +89,7 @@ _value:
   type: dict
 """
 
-from datetime import date
+from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
 
@@ -109,7 +109,7 @@ def _compliance_summary(patches, baseline, approved=None, installed=None, failed
     try:
         return host_compliance(patches, approved, baseline, installed=installed, failed=failed,
                                pending_reboot=bool(pending_reboot), inventory=inventory,
-                               today=today or date.today(), product=product)
+                               today=today or datetime.now(timezone.utc), product=product)
     except BaselineError as exc:
         raise AnsibleFilterError("compliance_summary: baseline %s" % exc)
 

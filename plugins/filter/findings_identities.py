@@ -12,7 +12,9 @@ description:
   - For each host name, C(name) (the inventory name), C(instance_id) (C(fleetpatch_instance_id)),
     C(fqdn) (C(fleetpatch_fqdn), else C(ansible_host) when it is a name with a dot), C(ip)
     (C(fleetpatch_ip_addresses) and C(ansible_host) when it is an address) and C(aliases)
-    (C(fleetpatch_findings_aliases)) - the input of M(fleetpatch.hybrid.vulnerability_findings).
+    (C(fleetpatch_findings_aliases)), and for Inspector2 C(region) (C(fleetpatch_region)) and C(role_arn)
+    (C(fleetpatch_aws_role_arn), the role of the host's account) - the input of
+    M(fleetpatch.hybrid.vulnerability_findings).
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
 positional: hostvars
@@ -62,7 +64,8 @@ def findings_identities(names, hostvars):
             ips.append(str(address))
         fqdn = hv.get("fleetpatch_fqdn") or (address if address and not _is_ip(address) and "." in str(address) else None)
         out.append({"name": str(name), "instance_id": hv.get("fleetpatch_instance_id"), "fqdn": fqdn, "ip": ips,
-                    "aliases": [str(a) for a in hv.get("fleetpatch_findings_aliases") or []]})
+                    "aliases": [str(a) for a in hv.get("fleetpatch_findings_aliases") or []],
+                    "region": hv.get("fleetpatch_region"), "role_arn": hv.get("fleetpatch_aws_role_arn")})
     return out
 
 

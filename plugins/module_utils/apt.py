@@ -123,3 +123,60 @@ def changelog_groups(upgrades, source_of):
 def changelog_member_names(name):
     """Where a .deb carries its changelog (non-native, then native)."""
     return ("./usr/share/doc/%s/changelog.Debian.gz" % name, "./usr/share/doc/%s/changelog.gz" % name)
+
+
+def dependency_closures(names, resolver):
+    """{name: sorted pending names it needs} for each pending name, from a resolver.
+
+    `resolver(name, pending)` returns the names the package manager would install or upgrade to
+    upgrade `name` alone (its simulated transaction); only other pending names are kept, as those
+    are the patches the approval engine decides on. One pending patch needs no walk.
+    """
+    pending = set(names)
+    closures = {}
+    if len(pending) < 2:
+        return closures
+    for name in names:
+        needed = sorted(set(resolver(name, pending)) & pending - {name})
+        if needed:
+            closures[name] = needed
+    return closures
+
+
+def simulated_names(output):
+    """Names apt would install or upgrade, from `apt-get -s install ...` output."""
+    upgrades, dummy = parse_simulation(output)
+    return [u["name"] for u in upgrades]
+
+
+def apt_pkg_resolver(lists_dir=None):
+    """A resolver over python3-apt's depcache (apt's own solver, in memory: nothing is locked or
+    changed), or None when python3-apt cannot be imported by this interpreter. `lists_dir`: the
+    package lists to read instead of the host's (a check-mode scan's private copy)."""
+    try:
+        import apt_pkg  # pylint: disable=import-error
+    except ImportError:
+        return None
+    apt_pkg.init()
+    if lists_dir:
+        apt_pkg.config.set("Dir::State::Lists", lists_dir)
+    cache = apt_pkg.Cache(None)
+    depcache = apt_pkg.DepCache(cache)
+
+    def resolve(name, pending):
+        depcache.init()
+        try:
+            depcache.mark_install(cache[name], True, True)
+        except KeyError:
+            return []
+        found = []
+        for other in pending:
+            try:
+                package = cache[other]
+            except KeyError:
+                continue
+            if depcache.marked_upgrade(package) or depcache.marked_install(package):
+                found.append(other)
+        return found
+
+    return resolve

@@ -19,7 +19,8 @@ import fnmatch
 import json
 import os
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
 from . import debversion, vulndata, windows_updates
@@ -77,27 +78,87 @@ class BaselineError(ValueError):
     """A baseline that cannot be right: names the field, the value and what is allowed."""
 
 
-def _as_date(value, field):
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _shown(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...(%d characters)" % len(text)
+
+
+def _as_day(value, field):
+    """A calendar date written YYYY-MM-DD (SSM's ApproveUntilDate format); anything else is an error."""
     if value is None or isinstance(value, date) and not isinstance(value, datetime):
         return value
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and _DAY_RE.match(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise BaselineError("%s: %s is not a date (YYYY-MM-DD, e.g. 2026-11-25)" % (field, _shown(value)))
+
+
+def as_instant(value, field):
+    """A UTC datetime from a datetime (naive = UTC), a date (00:00 UTC that day), seconds since the
+    epoch, or text: ISO 8601 (a date, or a date and time with Z, +hh:mm or -hh:mm; none = UTC) or
+    RFC 2822 (Debian changelog trailers). Anything else raises BaselineError naming `field`.
+
+    SSM compares release dates and the approval moment as UTC instants (PatchRule.ApproveAfterDays).
+    """
     if isinstance(value, datetime):
-        return value.date()
-    try:
-        return datetime.strptime(str(value)[:10], "%Y-%m-%d").date()
-    except ValueError:
-        raise BaselineError("%s: %r is not a date (YYYY-MM-DD)" % (field, value))
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, str) and value.strip():
+        instant = _instant_from_text(value.strip())
+        if instant is not None:
+            return instant
+        raise BaselineError("%s: %s is not a date or date and time (ISO 8601, e.g. 2026-11-20T23:30:00-05:00, "
+                            "or RFC 2822)" % (field, _shown(value.strip())))
+    raise BaselineError("%s: %s is not a date or date and time (ISO 8601, e.g. 2026-11-20T23:30:00-05:00)" % (field, _shown(value)))
 
 
 @lru_cache(maxsize=8192)
-def _release_day(value):
+def _instant_from_text(text):
+    """The UTC instant a text names, or None (kept per text: a night sees the same dates on every host)."""
     try:
-        return date.fromisoformat(value[:10])
+        parsed = datetime.fromisoformat(text)
     except ValueError:
-        return _as_date(value, "release_date")
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+def _release_instant(patch):
+    value = patch.get("release_date")
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        instant = _instant_from_text(value.strip())
+        if instant is not None:
+            return instant
+    return as_instant(value, "release_date of patch %s" % _shown(patch.get("name"), 60))
+
+
+@lru_cache(maxsize=8192)
+def _utc_text(instant):
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Matcher(object):
-    """Name globs, optionally `=version` (exact), compiled once: exact names in a set, globs in one regex."""
+    """Approved or rejected patch entries, compiled once: exact entries in a set, globs in one regex.
+
+    An entry names a patch by any identifier SSM documents for the patch's package manager
+    (identifiers()): the package name and its name/version/arch forms, the patch's advisory ids
+    (RHSA-..., ALAS-..., DSA-/DLA-..., SUSE patch names, MS bulletins) and CVE ids; plus our
+    `name=version` for one exact candidate version on every OS. Globs (`*`, `?`, `[...]`) match
+    any of these forms.
+    """
 
     def __init__(self, patterns):
         self.patterns = list(patterns)
@@ -105,29 +166,86 @@ class Matcher(object):
         self.versioned = []
         globs = []
         for pattern in self.patterns:
-            name, sep, version = str(pattern).partition("=")
+            text = str(pattern).strip()
+            name, sep, version = text.partition("=")
             if sep:
                 self.versioned.append((re.compile(fnmatch.translate(name)), version, pattern))
-            elif _GLOB_CHARS.search(name):
-                globs.append((re.compile(fnmatch.translate(name)), pattern))
+            elif _GLOB_CHARS.search(text):
+                globs.append((re.compile(fnmatch.translate(text)), pattern))
             else:
-                self.exact.setdefault(name, pattern)
+                self.exact.setdefault(text, pattern)
         self.globs = globs
         self.any_glob = re.compile("|".join("(?:%s)" % regex.pattern for regex, dummy in globs)) if globs else None
 
-    def match(self, name, version):
-        """The first pattern naming this patch, or None."""
-        hit = self.exact.get(name)
-        if hit is not None:
-            return hit
-        if self.any_glob is not None and self.any_glob.match(name):
-            for regex, pattern in self.globs:
-                if regex.match(name):
+    def match(self, patch, keys=None):
+        """The first entry naming this patch, or None. `keys`: identifiers(patch), when already known."""
+        if keys is None:
+            keys = identifiers(patch)
+        exact = self.exact
+        if exact:
+            for key in keys:
+                hit = exact.get(key)
+                if hit is not None:
+                    return hit
+        if self.any_glob is not None:
+            for key in keys:
+                if self.any_glob.match(key):
+                    for regex, pattern in self.globs:
+                        if regex.match(key):
+                            return pattern
+        if self.versioned:
+            name, version = patch["name"], patch.get("candidate_version")
+            for regex, wanted, pattern in self.versioned:
+                if wanted == version and regex.match(name):
                     return pattern
-        for regex, wanted, pattern in self.versioned:
-            if wanted == version and regex.match(name):
-                return pattern
         return None
+
+
+def _rpm_forms(name, arch, evr):
+    """SSM's package name constructions for yum/dnf (dbus.x86_64:1:1.12.28-1.amzn2023.0.1)."""
+    epoch, sep, vr = (evr or "").partition(":")
+    if not sep:
+        epoch, vr = "0", evr or ""
+    version, dummy, release = vr.rpartition("-")
+    if not version:
+        version, release = vr, ""
+    forms = [name]
+    if arch:
+        forms.append("%s.%s" % (name, arch))
+    if version:
+        forms += ["%s-%s" % (name, version), version]
+    if release:
+        forms += ["%s-%s" % (name, vr), vr, "%s:%s" % (epoch, vr), "%s-%s:%s" % (name, epoch, vr)]
+        if arch:
+            forms += ["%s-%s.%s" % (name, vr, arch), "%s-%s:%s.%s" % (name, epoch, vr, arch),
+                      "%s:%s-%s.%s" % (epoch, name, vr, arch), "%s.%s:%s:%s" % (name, arch, epoch, vr)]
+    return forms
+
+
+def identifiers(patch):
+    """Every string an approved/rejected entry may name this patch by, per SSM's package name
+    formats (docs/policy.md, "Patch names"): apt name (and name:arch); yum/dnf NEVRA constructions;
+    zypper name, name-version-release.arch[.rpm]; advisory ids and CVE ids on every OS."""
+    name = patch["name"]
+    manager = patch.get("manager", "apt")
+    arch = patch.get("arch")
+    if manager in ("dnf", "yum"):
+        keys = _rpm_forms(name, arch, patch.get("candidate_version"))
+    elif manager == "zypper":
+        keys = _rpm_forms(name, arch, patch.get("candidate_version"))
+        vr = (patch.get("candidate_version") or "").partition(":")[2] or patch.get("candidate_version")
+        if arch and vr:
+            keys.append("%s-%s.%s.rpm" % (name, vr, arch))
+    else:
+        keys = [name]
+        if arch and manager == "apt":
+            keys.append("%s:%s" % (name, arch))
+    keys.extend(patch.get("advisories") or ())
+    keys.extend(patch.get("cves") or ())
+    if patch.get("title"):
+        # Windows updates also answer to title globs ('*Preview*'), as win_updates' own lists do
+        keys.append(patch["title"])
+    return keys
 
 
 class Baseline(dict):
@@ -135,6 +253,7 @@ class Baseline(dict):
 
     approved = rejected = manifest = None
     managers = None
+    action_defaulted = False
     rule_products = ()
 
 
@@ -200,15 +319,12 @@ def _validate(baseline):
     rules = []
     for index, rule in enumerate(baseline.get("approval_rules") or []):
         rules.append(_validate_rule(rule, "approval_rules[%d]" % index, os_name, family))
-    action = str(baseline.get("rejected_patches_action", "block")).lower()
+    action = str(baseline.get("rejected_patches_action") or "block").lower()
     if action not in REJECT_ACTIONS:
         raise BaselineError("rejected_patches_action: %r is not one of %s"
                             % (baseline.get("rejected_patches_action"), ", ".join(REJECT_ACTIONS)))
     approved = _pattern_list(baseline.get("approved_patches"), "approved_patches")
     rejected = _pattern_list(baseline.get("rejected_patches"), "rejected_patches")
-    both = sorted(set(approved) & set(rejected))
-    if both:
-        raise BaselineError("approved_patches and rejected_patches both list %s: keep each patch in one list" % ", ".join(both))
     level = _compliance_level(baseline.get("approved_patches_compliance_level", "unspecified"),
                               "approved_patches_compliance_level")
     result = Baseline(name=baseline.get("name", "default"), approval_rules=rules, approved_patches=approved,
@@ -232,6 +348,8 @@ def _validate(baseline):
     result.rejected = Matcher(rejected)
     result.manifest = manifest
     result.managers = FAMILY_MANAGERS[family] if family else None
+    # our default is block where SSM's is ALLOW_AS_DEPENDENCY (docs/policy.md): say so when it decides
+    result.action_defaulted = baseline.get("rejected_patches_action") in (None, "")
     return result
 
 
@@ -291,7 +409,7 @@ def _validate_rule(rule, field, os_name=None, family=None):
     severities = _names(rule.get("severities", ["*"]), field + ".severities", SEVERITIES,
                         SEVERITY_NAMES.get(family, {}), OS_SEVERITY_OVERRIDES.get(os_name), os_name=os_name)
     after = rule.get("approve_after_days")
-    until = _as_date(rule.get("approve_until_date"), field + ".approve_until_date")
+    until = _as_day(rule.get("approve_until_date"), field + ".approve_until_date")
     if after is not None and until is not None:
         raise BaselineError("%s: set approve_after_days or approve_until_date, not both" % field)
     if after is not None and (not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= 360):
@@ -412,32 +530,27 @@ def _manifest_check(patch, manifest):
 def decide(patch, baseline, today, product=None):
     """The decision for one patch: {approved, reason, rule, compliance_level, rejected}.
 
-    `baseline` as returned by validate() (a raw dict is validated first); `today` a date;
-    `product` the host's product name (e.g. Debian12) for rules that set products.
+    `baseline` as returned by validate() (a raw dict is validated first); `today` the moment
+    approval is judged at (a datetime, a date = 00:00 UTC that day, or ISO 8601 text; see
+    as_instant); `product` the host's product name (e.g. Debian12) for rules that set products.
     """
-    return _decide(patch, validate(baseline), _as_date(today, "today"), product)
+    return _decide(patch, validate(baseline), as_instant(today, "today"), product)
 
 
-def _decide(patch, baseline, today, product):
-    name, candidate = patch["name"], patch.get("candidate_version")
+def _decide(patch, baseline, now, product):
     if baseline.managers is not None and patch.get("manager", "apt") not in baseline.managers:
         return _decision(False, "baseline is for %s, not for %s patches" % (baseline["operating_system"], patch.get("manager")))
-    # Windows updates also answer to title globs ('*Preview*'), as win_updates' own lists do
-    title = patch.get("title")
-    hit = baseline.rejected.match(name, candidate)
-    if hit is None and title:
-        hit = baseline.rejected.match(title, candidate)
+    keys = identifiers(patch) if baseline.rejected.patterns or baseline.approved.patterns else ()
+    hit = baseline.rejected.match(patch, keys) if baseline.rejected.patterns else None
     if hit is not None:
-        return _decision(False, "rejected by rejected_patches entry %r (%s)" % (hit, baseline["rejected_patches_action"]),
-                         rejected=True)
-    hit = baseline.approved.match(name, candidate)
-    if hit is None and title:
-        hit = baseline.approved.match(title, candidate)
+        # SSM: a patch in both lists is rejected
+        return _decision(False, "rejected by rejected_patches entry %r (%s)" % (hit, _action_text(baseline)), rejected=True)
+    hit = baseline.approved.match(patch, keys) if baseline.approved.patterns else None
     if hit is not None:
         result = _decision(True, "approved by approved_patches entry %r" % hit,
                            level=baseline["approved_patches_compliance_level"])
     else:
-        result = _by_rules(patch, baseline, today, product)
+        result = _by_rules(patch, baseline, now, product)
     if not result["approved"] and baseline.get("approve_findings_min_severity"):
         result = _by_findings(patch, baseline, result)
     if result["approved"] and baseline.manifest is not None:
@@ -445,6 +558,12 @@ def _decide(patch, baseline, today, product):
         if problem:
             return _decision(False, "%s, but %s" % (result["reason"], problem), rule=result["rule"], manifest=True)
     return result
+
+
+def _action_text(baseline):
+    if baseline.action_defaulted and baseline["rejected_patches_action"] == "block":
+        return "block, the default here; SSM's default is allow_as_dependency"
+    return baseline["rejected_patches_action"]
 
 
 def _by_findings(patch, baseline, result):
@@ -458,22 +577,32 @@ def _by_findings(patch, baseline, result):
                      % (named, minimum, result["reason"]), level=baseline["approved_patches_compliance_level"])
 
 
-def _decision(approved, reason, rule=None, level=None, rejected=False, manifest=False):
+def _decision(approved, reason, rule=None, level=None, rejected=False, manifest=False, dependency_blocked=False):
     return {"approved": approved, "reason": reason, "rule": rule, "compliance_level": level,
-            "rejected": rejected, "manifest_blocked": manifest}
+            "rejected": rejected, "manifest_blocked": manifest, "dependency_blocked": dependency_blocked}
 
 
-def _by_rules(patch, baseline, today, product):
+def _rule_matches(rule, classification, severity):
+    """SSM's PatchFilterGroup: CLASSIFICATION and SEVERITY must both match. An explicit
+    classification always matches; '*' takes non-security patches only with enable_non_security."""
+    classes = rule["classifications"]
+    if classification not in classes:
+        if "*" not in classes:
+            return False
+        if classification != "security" and not rule["enable_non_security"]:
+            return False
+    severities = rule["severities"]
+    return severity in severities or "*" in severities
+
+
+def _by_rules(patch, baseline, now, product):
     classification = patch.get("classification", "other")
     severity = patch.get("severity", "unspecified")
     product_missing = False
+    undated = []
+    released = False  # not looked at yet: a bad date only matters to a rule that needs it
     for index, rule in enumerate(baseline["approval_rules"]):
-        classes = rule["classifications"]
-        if "*" not in classes and classification not in classes:
-            continue
-        if classification != "security" and "*" in classes and not rule["enable_non_security"]:
-            continue
-        if "*" not in rule["severities"] and severity not in rule["severities"]:
+        if not _rule_matches(rule, classification, severity):
             continue
         products = baseline.rule_products[index]
         if products is not None:
@@ -482,24 +611,31 @@ def _by_rules(patch, baseline, today, product):
                 continue
             if not products.match(product):
                 continue
-        released = _release_day(patch["release_date"]) if patch.get("release_date") else None
         level = rule["compliance_level"]
-        if rule["approve_until_date"] is not None:
-            if released is None or released > rule["approve_until_date"]:
+        until, after = rule["approve_until_date"], rule["approve_after_days"] or 0
+        if until is None and not after:
+            return _decision(True, "rule %d: %s/%s" % (index, classification, severity), index, level)
+        if released is False:
+            released = _release_instant(patch)
+        if released is None:
+            undated.append(index)
+            continue
+        if until is not None:
+            # inclusive: released at any moment of that UTC day
+            if released >= datetime(until.year, until.month, until.day, tzinfo=timezone.utc) + timedelta(days=1):
                 continue
-            return _decision(True, "rule %d: released %s, on or before %s" % (index, released, rule["approve_until_date"]),
-                             index, level)
-        after = rule["approve_after_days"] or 0
-        if after:
-            if released is None:
-                continue
-            age = (today - released).days
-            if age < after:
-                continue
-            return _decision(True, "rule %d: %s, released %d day(s) ago (>= %d)" % (index, classification, age, after),
-                             index, level)
-        return _decision(True, "rule %d: %s/%s" % (index, classification, severity), index, level)
+            return _decision(True, "rule %d: %s, released %s, on or before %s (UTC)" % (
+                index, classification, _utc_text(released), until), index, level)
+        due = released + timedelta(days=after)
+        if now < due:
+            continue
+        return _decision(True, "rule %d: %s, released %s, approved from %s (%d day(s) after release)" % (
+            index, classification, _utc_text(released), _utc_text(due), after), index, level)
     reason = "no approval rule matches (classification %s, severity %s)" % (classification, severity)
+    if undated:
+        reason += "; rule(s) %s need a release date and none is known" % ", ".join(str(i) for i in undated)
+    elif released and baseline["approval_rules"]:
+        reason += "; released %s" % _utc_text(released)
     if product_missing:
         reason += "; rules that name products need the host's product"
     return _decision(False, reason)
@@ -514,8 +650,8 @@ def approve(patch, baseline, today, product=None):
 def evaluate(patches, baseline, today, product=None, dependencies=None):
     """A decision for every patch, in order, dependencies applied (see apply_dependencies)."""
     checked = validate(baseline)
-    today = _as_date(today, "today")
-    decisions = [_decide(patch, checked, today, product) for patch in patches]
+    now = as_instant(today, "today")
+    decisions = [_decide(patch, checked, now, product) for patch in patches]
     if dependencies:
         apply_dependencies(patches, decisions, checked, dependencies)
     return decisions
@@ -524,11 +660,12 @@ def evaluate(patches, baseline, today, product=None, dependencies=None):
 def apply_dependencies(patches, decisions, baseline, dependencies):
     """Let approved patches bring what they need, as the package manager will install it anyway.
 
-    `dependencies`: {patch name: [names of pending patches it needs]}. A needed patch no rule
-    approved is approved as a dependency; a rejected one is approved as a dependency when
-    rejected_patches_action is allow_as_dependency, and with `block` the patch needing it is not
-    approved (SSM: packages that depend on a blocked package are not installed). A needed patch
-    whose version the approved manifest does not admit blocks its dependant too.
+    `dependencies`: {patch name: [names of pending patches it needs]} (the package manager's
+    simulated install of each patch, from patch_scan). A needed patch no rule approved is approved
+    as a dependency; a rejected one is approved as a dependency when rejected_patches_action is
+    allow_as_dependency, and with `block` the patch needing it is not approved (SSM: packages that
+    include a blocked package as a dependency are not installed). A needed patch whose version the
+    approved manifest does not admit blocks its dependant too.
     """
     index = dict((p["name"], i) for i, p in enumerate(patches))
     base = [dict(d) for d in decisions]
@@ -543,7 +680,8 @@ def apply_dependencies(patches, decisions, baseline, dependencies):
         if not changed:
             break
     for i, problem in blocked.items():
-        decisions[i] = _decision(False, "%s, but it needs %s" % (base[i]["reason"], problem), base[i]["rule"])
+        decisions[i] = _decision(False, "%s, but %s needs %s" % (base[i]["reason"], patches[i]["name"], problem),
+                                 base[i]["rule"], dependency_blocked=True)
     for j, needed_by in added.items():
         what = "rejected, allowed as a dependency" if base[j]["rejected"] else "dependency"
         decisions[j] = _decision(True, "%s of %s" % (what, needed_by), rejected=base[j]["rejected"])
@@ -567,7 +705,7 @@ def _closure(start, patches, base, index, dependencies, baseline, added, blocked
                 stack.append(j)
                 continue
             if decision["rejected"] and baseline["rejected_patches_action"] == "block":
-                return "%s, rejected (block)" % need
+                return "%s, which is %s" % (need, decision["reason"])
             if decision["manifest_blocked"]:
                 return "%s, not admitted by the approved manifest" % need
             if decision["reason"].startswith("baseline is for"):
@@ -577,6 +715,19 @@ def _closure(start, patches, base, index, dependencies, baseline, added, blocked
     for j, name in local.items():
         added.setdefault(j, name)
     return None
+
+
+def warnings(patches, decisions, baseline):
+    """What an operator should hear about these decisions: a dependency blocked only by our default action."""
+    checked = validate(baseline)
+    if not checked.action_defaulted or checked["rejected_patches_action"] != "block":
+        return []
+    blocked = [patches[i]["name"] for i, d in enumerate(decisions) if d.get("dependency_blocked")]
+    if not blocked:
+        return []
+    return ["rejected_patches_action is not set, so fleetpatch's default 'block' kept %s from being installed "
+            "(SSM's default, allow_as_dependency, would install the rejected dependency); set "
+            "rejected_patches_action in the baseline to say which you mean" % ", ".join(sorted(blocked))]
 
 
 def approved_patches(patches, baseline, today, product=None, dependencies=None):

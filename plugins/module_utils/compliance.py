@@ -73,7 +73,7 @@ def host_compliance(scan_patches, approved, baseline, installed=None, failed=Non
         record = item if isinstance(item, dict) else {"name": str(item)}
         name = record["name"]
         version = record.get("to") or record.get("candidate_version") or record.get("version")
-        if checked.rejected.match(name, version) is not None:
+        if checked.rejected.match(dict(record, name=name, candidate_version=version)) is not None:
             if checked["rejected_patches_action"] == "block":
                 lists["installed_rejected"].append(name)
                 non_compliant.append((record, "unspecified", "installed_rejected"))

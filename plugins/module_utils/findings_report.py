@@ -12,6 +12,8 @@ from __future__ import annotations
 
 # the ledger's host name for the findings no inventory host matched (roles/scan/tasks/findings.yml)
 UNMATCHED = "_unmatched"
+# host outcomes after which no rescan judged the findings (lifecycle.py's names)
+UNVERIFIED = ("failed", "unreachable", "rolled_back", "rollback_failed", "needs_attention")
 
 
 def _brief(finding):
@@ -20,8 +22,8 @@ def _brief(finding):
     return out
 
 
-def host_findings(stages):
-    """The report entry of one host from Ledger.findings()[host]."""
+def host_findings(stages, status=None):
+    """The report entry of one host from Ledger.findings()[host]; `status` the host's outcome in the report."""
     scan = stages.get("scan") or {}
     after = stages.get("after")
     entry = {"status": scan.get("status"), "planned": {}}
@@ -36,6 +38,11 @@ def host_findings(stages):
     if after is not None:
         entry["closed"] = [_brief(f) for f in after.get("findings") or [] if f["state"] == "closed"]
         entry["open"] = [_brief(f) for f in after.get("findings") or [] if f["state"] == "open"]
+    elif scan.get("findings") and status in UNVERIFIED:
+        # the host never reached its rescan (failed, rolled back, lost): nothing proves a finding closed
+        entry["closed"] = []
+        entry["open"] = [dict(_brief(f), reason="not verified after the night: the host is %s" % status)
+                         for f in scan["findings"]]
     check = stages.get("source_check")
     if check is not None:
         entry["source_check"] = {"status": check["status"], "message": check.get("message"),
@@ -56,7 +63,7 @@ def add_to_report(report, ledger_findings):
         stages = ledger_findings.get(host["name"])
         if not stages:
             continue
-        entry = host_findings(stages)
+        entry = host_findings(stages, host.get("status"))
         host["findings"] = entry
         closed += len(entry.get("closed") or [])
         opened += len(entry.get("open") or [])

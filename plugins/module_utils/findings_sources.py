@@ -5,9 +5,12 @@
 
 * inspector2: AWS Inspector2 ``list_findings``, filtered by the fleet's instance ids (10 per
   request, the API's limit for resourceId), by type PACKAGE_VULNERABILITY and by status;
-  paginated by nextToken; per region, with the inventory's role assumption (aws.assume_role).
+  paginated by nextToken; each host in its region through its account's role (the inventory's
+  fleetpatch_aws_role_arn, or the source's role_arn), one assumed session per role.
 * tenable_io: the Tenable Vulnerability Management vulns export: POST /vulns/export, poll
   GET /vulns/export/{uuid}/status until FINISHED, GET each chunk of chunks_available.
+* tenable_sc: Tenable Security Center's analysis API, POST /rest/analysis (tool vulndetails,
+  cumulative), paged by startOffset/endOffset against totalRecords.
 * qualys: the host detection API GET /api/2.0/fo/asset/host/vm/detection/?action=list, paged by
   the truncation WARNING's URL (id_min), and the KnowledgeBase for each QID's CVEs.
 * file: an exported file (findings.read_file; the format is detected or given).
@@ -21,12 +24,13 @@ from __future__ import annotations
 
 import time
 import urllib.parse
+from datetime import datetime, timezone
 
 from . import aws
 from . import findings as findingslib
 from .http_client import HttpClient, HttpError
 
-SOURCE_TYPES = ("file", "inspector2", "tenable_io", "qualys")
+SOURCE_TYPES = ("file", "inspector2", "tenable_io", "tenable_sc", "qualys")
 INSPECTOR_STATUSES = ("ACTIVE", "SUPPRESSED", "CLOSED")
 
 
@@ -106,27 +110,49 @@ def inspector2_list(client, instance_ids, statuses=("ACTIVE",), page_size=100, s
     return out
 
 
-def inspector2_clients(spec):
-    """[(region, client)] for the source's regions, through its role when it names one."""
-    session = aws.new_session(spec.get("access_key"), spec.get("secret_key"), spec.get("session_token"), spec.get("profile"))
-    regions = spec.get("regions") or ["us-east-1"]
-    out = []
-    for region in regions:
-        use = session
-        if spec.get("role_arn"):
-            use = aws.assume_role(session, spec["role_arn"], "fleetpatch-findings", region, spec.get("sts_endpoint_url")
-                                  or spec.get("endpoint_url"))
-        out.append((region, aws.client(use, "inspector2", region, spec.get("endpoint_url"))))
+def inspector2_groups(spec, hosts):
+    """{(role_arn, region): [instance ids]}: each host asked in its own region through its account's role.
+
+    The source's role_arn, when set, is used for every host; else a host's own (the inventory's
+    fleetpatch_aws_role_arn, passed by findings_identities). A host without a region is asked in
+    each of the source's regions.
+    """
+    groups = {}
+    for host in hosts:
+        instance = host.get("instance_id")
+        if not instance:
+            continue
+        role = spec.get("role_arn") or host.get("role_arn") or None
+        for region in [host["region"]] if host.get("region") else (spec.get("regions") or ["us-east-1"]):
+            groups.setdefault((role, region), []).append(instance)
+    return groups
+
+
+def inspector2_clients(spec, groups):
+    """[(instance ids, client)], one client per role and region, one assumed session per role."""
+    base = aws.new_session(spec.get("access_key"), spec.get("secret_key"), spec.get("session_token"), spec.get("profile"))
+    sessions, out = {None: base}, []
+    for (role, region), ids in sorted(groups.items(), key=lambda item: (item[0][0] or "", item[0][1])):
+        if role not in sessions:
+            sessions[role] = aws.assume_role(base, role, "fleetpatch-findings", region,
+                                             spec.get("sts_endpoint_url") or spec.get("endpoint_url"))
+        out.append((ids, aws.client(sessions[role], "inspector2", region, spec.get("endpoint_url"))))
     return out
 
 
 def read_inspector2(spec, hosts, statuses=None, clients=None, sleep=None):
-    instance_ids = [h.get("instance_id") for h in hosts if h.get("instance_id")]
-    if not instance_ids:
+    """Findings of the hosts' instances; `clients` [(region, client)] to use instead of building them (tests)."""
+    groups = inspector2_groups(spec, hosts)
+    if not groups:
         return []
+    if clients is not None:
+        ids = sorted(set(i for group in groups.values() for i in group))
+        asks = [(ids, client) for _region, client in clients]
+    else:
+        asks = inspector2_clients(spec, groups)
     out = []
-    for _region, client in clients if clients is not None else inspector2_clients(spec):
-        out.extend(inspector2_list(client, instance_ids, statuses or spec.get("statuses") or ("ACTIVE",), sleep=sleep))
+    for ids, client in asks:
+        out.extend(inspector2_list(client, ids, statuses or spec.get("statuses") or ("ACTIVE",), sleep=sleep))
     return out
 
 
@@ -167,6 +193,61 @@ def read_tenable_io(spec, hosts=None, client=None, sleep=time.sleep, clock=time.
         if clock() > deadline:
             raise SourceError("vulns export %s still %s after %ss (export_timeout)" % (uuid, state, spec.get("export_timeout", 600)))
         sleep(float(spec.get("poll_interval", 5)))
+
+
+# -- Tenable Security Center (Tenable.sc) analysis API ---------------------------------------------
+
+def tenable_sc_client(spec, sleep=time.sleep):
+    keys = "accesskey=%s; secretkey=%s;" % (spec.get("access_key") or "", spec.get("secret_key") or "")
+    return HttpClient(spec["url"], validate_certs=spec.get("validate_certs", True), ca_path=spec.get("ca_path"),
+                      timeout=spec.get("timeout", 60), sleep=sleep, headers={"x-apikey": keys})
+
+
+def tenable_sc_records(results, where_from):
+    out = []
+    for index, vuln in enumerate(results):
+        if not isinstance(vuln, dict) or not vuln.get("pluginID"):
+            raise findingslib.FindingsError("%s: results[%d]: expected an object with pluginID" % (where_from, index))
+        identity = {"ip": vuln.get("ip"), "fqdn": vuln.get("dnsName"), "name": vuln.get("netbiosName")}
+        severity = vuln.get("severity")
+        severity = findingslib.TENABLE_SEVERITY.get(str(severity.get("id"))) if isinstance(severity, dict) else severity
+        cves = [c.strip() for c in (vuln.get("cve") or "").split(",") if c.strip()]
+        packages = findingslib.tenable_packages(vuln.get("pluginText")) or [(None, None, None)]
+        for cve in cves:
+            for package, installed, fixed in packages:
+                out.append(findingslib.record("tenable_sc", identity, cve, package, installed, fixed, severity,
+                                              vuln.get("cvssV3BaseScore") or vuln.get("baseScore"), _epoch(vuln.get("firstSeen")),
+                                              _epoch(vuln.get("lastSeen")), vuln["pluginID"]))
+    return out
+
+
+def _epoch(value):
+    if value in (None, "", "0"):
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), timezone.utc).isoformat()
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def read_tenable_sc(spec, hosts=None, client=None, sleep=time.sleep):
+    """Cumulative vulnerability details (POST /rest/analysis, tool vulndetails), paged by startOffset/endOffset."""
+    client = client or tenable_sc_client(spec, sleep)
+    page = int(spec.get("page_size", 1000))
+    start, out = 0, []
+    while True:
+        body = {"type": "vuln", "sourceType": "cumulative",
+                "query": {"type": "vuln", "tool": "vulndetails", "startOffset": start, "endOffset": start + page,
+                          "filters": [{"filterName": "severity", "operator": "=", "value": "1,2,3,4"}]}}
+        answer = client.post("/rest/analysis", body, retry_server_errors=True) or {}
+        if answer.get("error_code"):
+            raise SourceError("POST /rest/analysis: error %s: %s" % (answer["error_code"], answer.get("error_msg")))
+        response = answer.get("response") or {}
+        results = response.get("results") or []
+        out.extend(tenable_sc_records(results, "analysis records %d-%d" % (start, start + len(results))))
+        start += len(results)
+        if not results or start >= int(response.get("totalRecords") or 0):
+            return out
 
 
 # -- Qualys host detection API ---------------------------------------------------------------------
@@ -247,6 +328,8 @@ def read_source(spec, hosts, sleep=time.sleep):
         return read_inspector2(spec, hosts, sleep=sleep)
     if kind == "tenable_io":
         return read_tenable_io(spec, hosts, sleep=sleep)
+    if kind == "tenable_sc":
+        return read_tenable_sc(spec, hosts, sleep=sleep)
     if kind == "qualys":
         return read_qualys(spec, hosts, sleep=sleep)
     raise SourceError("type %r is not one of %s" % (kind, ", ".join(SOURCE_TYPES)))

@@ -121,6 +121,13 @@ options:
   playbook:
     description: The playbook that started the run, with O(action=start_run).
     type: str
+  check_run:
+    description:
+      - With O(action=start_run), mark the run as a check run (a dry run that changes no host)
+        even when the task itself is not in check mode (C(fleetpatch_dry_run)). In check mode the
+        run is always marked so.
+    type: bool
+    default: false
   meta:
     description:
       - Facts about the run, with O(action=start_run); C(window) (C(start), C(end), C(expression), C(timezone)) is

@@ -31,11 +31,16 @@ options:
     required: true
   dest:
     description:
-      - Where to write the report as JSON. Not written in check mode.
+      - Where to write the report as JSON. Not written in check mode, unless O(plan) is given.
       - Written whole or not at all (a private temporary file in the same directory, synced, then renamed),
         with mode 0600.
       - A damaged ledger is reported as such, with nothing written.
     type: path
+  plan:
+    description:
+      - The plan of a dry run (the P(fleetpatch.hybrid.dry_run_plan#filter) filter). The report
+        then carries it under C(plan) with C(check_run=true), and O(dest) is written also in check mode.
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

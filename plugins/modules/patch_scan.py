@@ -27,12 +27,17 @@ description:
     category, severity, CVEs and date; a needed patch none of whose packages could be matched
     is returned as a record named C(patch:NAME).
   - It never changes installed packages. Refreshing the package lists (O(update_cache)) and
-    the changelog cache are not reported as a change; in check mode neither is written.
+    the changelog cache are not reported as a change; in check mode neither is written (apt
+    reads fresh lists from a private temporary directory instead, see O(update_cache)).
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
 options:
   update_cache:
-    description: Refresh the package lists before scanning (C(apt-get update)). Skipped in check mode.
+    description:
+      - Refresh the package lists before scanning (C(apt-get update)).
+      - In check mode on apt hosts the lists are refreshed into a private temporary directory
+        that is removed when the scan ends, so a dry run sees what the real night will see while
+        the host's own lists stay untouched. On dnf/yum/zypper hosts check mode skips the refresh.
     type: bool
     default: true
   changelogs:
@@ -59,6 +64,16 @@ options:
     type: str
     choices: [auto, apt, dnf, yum, zypper]
     default: auto
+  dependencies:
+    description:
+      - Ask the package manager which other pending patches each pending patch needs (its
+        simulated install, by python3-apt's resolver, else C(apt-get -s install NAME)), returned in
+        RV(dependencies) for the approval engine, so that
+        C(rejected_patches_action=block) also blocks a patch that needs a rejected one.
+      - Nothing is installed, locked or downloaded. Only apt hosts are resolved so far; dnf, yum
+        and zypper hosts return none.
+    type: bool
+    default: true
   vulnerability_data:
     description:
       - Path on the target to a vulnerability data file giving apt patches their severity,
@@ -130,6 +145,16 @@ patches:
       cves: [CVE-2024-12797]
       reboot_hint: false
       manager: apt
+dependencies:
+  description: For each pending patch that needs other pending patches, their names (from its simulated install).
+  returned: always
+  type: dict
+  sample: {fp-depapp: [fp-deplib]}
+dependency_resolver:
+  description: What resolved RV(dependencies) (C(python3-apt), C(apt-get -s install)); null when nothing did.
+  returned: always
+  type: str
+  sample: python3-apt
 removals:
   description: Packages the upgrade would remove (on dnf/yum, the packages obsoleted by an update).
   returned: always
@@ -158,6 +183,7 @@ vulnerability_data:
   sample: {path: /var/lib/fleetpatch/debian-tracker.json.gz, format: debian_tracker, release: bookworm}
 """
 
+import atexit
 import json
 import os
 import shlex
@@ -180,6 +206,15 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils.safe_write impor
 APT_ENV = {"LANG": "C", "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
 RPM_ENV = {"LANG": "C", "LC_ALL": "C"}
 CACHE_FORMAT = 1
+# ["-o", "Dir::State::Lists=DIR"] while a check-mode scan works on private package lists
+APT_LISTS = []
+
+
+def private_apt_lists(module):
+    lists = tempfile.mkdtemp(prefix="fleetpatch-lists-")
+    os.mkdir(os.path.join(lists, "partial"))
+    atexit.register(shutil.rmtree, lists, True)
+    APT_LISTS[:] = ["-o", "Dir::State::Lists=%s/" % lists]
 
 
 def run_checked(module, cmd, what, cwd=None):
@@ -248,7 +283,7 @@ def fetch_changelogs(module, upgrades, cache_dir):
     try:
         specs = ["%s:%s=%s" % (u["name"], u["arch"], u["candidate_version"]) if u["arch"] != "all"
                  else "%s=%s" % (u["name"], u["candidate_version"]) for u in missing]
-        rc, out, err = module.run_command(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root"] + specs,
+        rc, out, err = module.run_command(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root"] + APT_LISTS + specs,
                                           environ_update=APT_ENV, cwd=workdir)
         if rc != 0:
             module.warn("could not download every candidate package for its changelog: %s" % (err or out).strip()[-300:])
@@ -288,7 +323,14 @@ def scan_apt(module):
         run_checked(module, ["apt-get", "update", "-q", "-o", "DPkg::Lock::Timeout=%d" % params["lock_timeout"]],
                     "apt-get update")
         cache_updated = True
-    out = run_checked(module, ["apt-get", "-s", "-o", "Debug::NoLocking=1", "dist-upgrade"], "apt-get -s dist-upgrade")
+    elif params["update_cache"]:
+        # check mode (a dry run): fresh lists, as the real night will see them, in a private
+        # directory removed when the module ends; the host's own lists and locks stay untouched
+        private_apt_lists(module)
+        run_checked(module, ["apt-get", "update", "-q", "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root"] + APT_LISTS,
+                    "apt-get update (private lists, check mode)")
+        cache_updated = True
+    out = run_checked(module, ["apt-get", "-s", "-o", "Debug::NoLocking=1", "dist-upgrade"] + APT_LISTS, "apt-get -s dist-upgrade")
     upgrades, removals = aptlib.parse_simulation(out)
     entries = fetch_changelogs(module, upgrades, params["cache_dir"]) if params["changelogs"] else {}
 
@@ -408,6 +450,33 @@ def scan_zypper(module):
     return records, [], refresh, dnflib.installed_by_name(installed)
 
 
+def apt_simulation_resolver(module):
+    def resolve(name, pending):
+        rc, out, dummy = module.run_command(["apt-get", "-s", "-o", "Debug::NoLocking=1"] + APT_LISTS + ["install", name],
+                                            environ_update=APT_ENV)
+        return aptlib.simulated_names(out) if rc == 0 else []
+    return resolve
+
+
+def dependencies_of(module, manager, patches):
+    """{patch: [pending patches it needs]}: each pending patch's simulated install, by apt's own
+    resolver (python3-apt's depcache, else `apt-get -s install NAME`).
+    The approval engine uses it so a patch needing a rejected one is blocked (rejected_patches_action)."""
+    names = [p["name"] for p in patches if not p["name"].startswith("patch:")]
+    if len(names) < 2 or not module.params["dependencies"] or manager != "apt":
+        # dnf/yum and zypper: not resolved yet (docs/policy.md); their patches get no closure
+        return {}, None
+    try:
+        if manager == "apt":
+            resolver, how = aptlib.apt_pkg_resolver(APT_LISTS[1].partition("=")[2] if APT_LISTS else None), "python3-apt"
+            if resolver is None:
+                resolver, how = apt_simulation_resolver(module), "apt-get -s install"
+        return aptlib.dependency_closures(names, resolver), how
+    except Exception as exc:  # a resolver that breaks must not lose the scan; say so
+        module.warn("could not resolve the pending patches' dependencies with %s: %s" % (manager, exc))
+        return {}, None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -418,6 +487,7 @@ def main():
             lock_timeout=dict(type="int", default=60),
             package_manager=dict(type="str", default="auto", choices=["auto", "apt", "dnf", "yum", "zypper"]),
             vulnerability_data=dict(type="path"),
+            dependencies=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -444,7 +514,10 @@ def main():
             patches, removals, cache_updated, by_name = scan_rpm(module, manager)
         installed = dict((name, by_name.get(name)) for name in module.params["packages"])
     cves = sorted(set(c for p in patches for c in p["cves"]))
+    dependencies, resolver = dependencies_of(module, manager, patches)
     module.exit_json(
+        dependencies=dependencies,
+        dependency_resolver=resolver,
         changed=False,
         package_manager=manager,
         product=product_from_os_release(os_release),

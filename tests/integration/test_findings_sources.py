@@ -125,7 +125,7 @@ def moto():
     proc = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = "http://127.0.0.1:%d" % port
-    for _ in range(100):
+    for _attempt in range(100):
         try:
             urllib.request.urlopen(url + "/moto-api/", timeout=1)
             break
@@ -189,3 +189,51 @@ def test_an_http_error_is_not_swallowed_outside_collect():
     with TenableServer(CHUNKS) as server:
         with pytest.raises(HttpError):
             S.read_tenable_io(tenable_spec(server, secret_key="bad"))
+
+
+def test_inspector2_asks_each_account_through_its_role(moto):
+    """The findings live in account 111111111111 only (moto keeps one Inspector2 per account): the host's
+    role (the inventory's fleetpatch_aws_role_arn) must be assumed through moto's STS to see them."""
+    finding = inspector_finding("i-0acc0111", "CVE-2026-20001", "fp-webserver", "2.4.62", "1~deb12u1", "2.4.62-1~deb12u2")
+    request = urllib.request.Request(moto + "/moto-api/static/inspector2/findings-results", method="POST",
+                                     data=json.dumps({"results": [[finding]], "account_id": "111111111111",
+                                                      "region": "eu-west-1"}).encode("utf-8"),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10)
+    hosts = [{"name": "db-9", "instance_id": "i-0acc0111", "region": "eu-west-1", "role_arn": "arn:aws:iam::111111111111:role/fleetpatch"}]
+    spec = {"type": "inspector2", "endpoint_url": moto, "access_key": "testing", "secret_key": "testing"}
+    result = S.collect([spec], hosts)
+    assert result["errors"] == []
+    assert [(f["host"], f["cve"], f["fixed_version"]) for f in result["by_host"]["db-9"]] == [
+        ("db-9", "CVE-2026-20001", "2.4.62-1~deb12u2")]
+    # without the role, the controller's own account has no such findings
+    assert S.collect([spec], [dict(hosts[0], role_arn=None, instance_id="i-0acc0111")])["by_host"] == {}
+
+
+def sc_record(ip, dns, cve, package, installed, fixed, sev=3):
+    return {"pluginID": "300101", "severity": {"id": str(sev), "name": "High"}, "ip": ip, "dnsName": dns, "netbiosName": "",
+            "cve": cve, "cvssV3BaseScore": "7.5", "firstSeen": "1793577600", "lastSeen": "1796256000",
+            "pluginText": "<plugin_output>Remote package installed : %s_%s\nShould be : %s_%s\n</plugin_output>" % (
+                package, installed, package, fixed)}
+
+
+def test_tenable_sc_pages_by_offset_and_waits_out_a_429():
+    from findings_servers.tenable_sc import TenableScServer
+    records = [sc_record("10.0.0.11", "web-1.example.com", "CVE-2026-10001,CVE-2026-10002", "fp-openssl", "3.0.15-1~deb12u1",
+                         "3.0.15-1~deb12u2"),
+               sc_record("10.0.0.12", "db-1.example.com", "CVE-2026-20001", "fp-webserver", "2.4.62-1~deb12u1", "2.4.62-1~deb12u2", 4),
+               sc_record("198.51.100.4", "", "CVE-2026-20001", "fp-webserver", "2.4.62-1~deb12u1", "2.4.62-1~deb12u2")]
+    with TenableScServer(records) as server:
+        server.fail_next("POST", r"/rest/analysis", 429, retry_after=0)
+        spec = {"type": "tenable_sc", "url": server.url, "access_key": "sc-ak", "secret_key": "sc-sk", "page_size": 2}
+        result = S.collect([spec], HOSTS)
+        offsets = [json.loads(c["body"])["query"]["startOffset"] for c in server.calls() if c["status"] == 200]
+        bad = S.collect([dict(spec, secret_key="nope-sc-1")], HOSTS)
+    assert result["errors"] == [] and offsets == [0, 2]
+    found = sorted((f["host"], f["cve"], f["package"], f["fixed_version"], f["severity"], f["first_seen"])
+                   for h in result["by_host"].values() for f in h)
+    assert found == [("db-1", "CVE-2026-20001", "fp-webserver", "2.4.62-1~deb12u2", "critical", "2026-11-02T00:00:00+00:00"),
+                     ("web-1", "CVE-2026-10001", "fp-openssl", "3.0.15-1~deb12u2", "high", "2026-11-02T00:00:00+00:00"),
+                     ("web-1", "CVE-2026-10002", "fp-openssl", "3.0.15-1~deb12u2", "high", "2026-11-02T00:00:00+00:00")]
+    assert result["unmatched_hosts"][0]["identity"] == {"ip": "198.51.100.4"}
+    assert "answered 401" in bad["errors"][0]["reason"] and "nope-sc-1" not in json.dumps(bad)

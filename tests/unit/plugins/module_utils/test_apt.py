@@ -96,3 +96,33 @@ def _upgrade(name, version):
 ])
 def test_changelog_groups(upgrades, source_of, expected):
     assert [[u["name"] for u in group] for group in apt.changelog_groups(upgrades, source_of)] == expected
+
+
+SIM_INSTALL_APP = """Reading package lists...
+Building dependency tree...
+The following packages will be upgraded:
+  fp-depapp fp-deplib
+2 upgraded, 0 newly installed, 0 to remove and 5 not upgraded.
+Inst fp-deplib [1.0-1] (1.0-1+deb12u1 Debian-Security:12/stable-security [all])
+Inst fp-depapp [1.0-1] (1.0-1+deb12u1 Debian-Security:12/stable-security [all])
+Conf fp-deplib (1.0-1+deb12u1 Debian-Security:12/stable-security [all])
+Conf fp-depapp (1.0-1+deb12u1 Debian-Security:12/stable-security [all])
+"""
+
+
+def test_simulated_install_names():
+    assert apt.simulated_names(SIM_INSTALL_APP) == ["fp-deplib", "fp-depapp"]
+
+
+def test_dependency_closures_keep_other_pending_names_only():
+    transactions = {"fp-depapp": ["fp-deplib", "fp-depapp", "libnew"], "fp-deplib": ["fp-deplib"], "openssl": ["openssl"]}
+    asked = []
+
+    def resolver(name, pending):
+        asked.append(name)
+        return transactions[name]
+
+    closures = apt.dependency_closures(["fp-depapp", "fp-deplib", "openssl"], resolver)
+    assert closures == {"fp-depapp": ["fp-deplib"]}   # libnew is not a pending patch: not the engine's to decide
+    assert asked == ["fp-depapp", "fp-deplib", "openssl"]
+    assert apt.dependency_closures(["openssl"], resolver) == {}   # one pending patch needs nothing

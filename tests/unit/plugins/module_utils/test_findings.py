@@ -82,8 +82,12 @@ def test_qualys_xml_needs_the_knowledgebase_for_cves():
     assert [(f["cve"], f["status"]) for f in bare] == [("QID-178901", "open"), ("QID-178902", "closed")]
 
 
-def test_qualys_csv_skips_the_preamble_and_keeps_the_unknown_host():
+def test_qualys_csv_skips_the_preamble_and_keeps_the_unknown_host(tmp_path):
     found = read("qualys_scan.csv")
+    # Qualys writes CRLF line ends: the same file with them reads the same
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(open(os.path.join(HERE, "qualys_scan.csv"), "rb").read().replace(b"\n", b"\r\n"))
+    assert F.read_file(str(crlf)) == F.read_file(os.path.join(HERE, "qualys_scan.csv"))
     assert [(f["cve"], f["package"], f["fixed_version"], f["host"]) for f in found] == [
         ("CVE-2024-40001", "fp-libdemo", "1.2-1+deb12u2", "db-1"),
         ("CVE-2026-40002", "fp-libdemo", "1.2-1+deb12u2", "db-1"),
@@ -101,8 +105,8 @@ def test_a_shared_ip_matches_no_host():
 
 @pytest.mark.parametrize("name,content,expected", [
     ("bad.json", '{"Results": [\n  {"Vulnerabilities": [\n    {"PkgName": "x",}\n]}]}', r"bad\.json: line 3 column \d+: not JSON"),
-    ("miss.json", json.dumps({"Results": [{"Vulnerabilities": [{"PkgName": "a", "VulnerabilityID": "CVE-1-1"},
-                                                                {"PkgName": "b"}]}]}),
+    ("miss.json", json.dumps({"Results": [{"Vulnerabilities": [
+        {"PkgName": "a", "VulnerabilityID": "CVE-1-1"}, {"PkgName": "b"}]}]}),
      r"miss\.json: Results\[0\]\.Vulnerabilities\[1\]\.VulnerabilityID: expected a non-empty string"),
     ("bad.nessus", "<NessusClientData_v2>\n<Report>\n<ReportHost name='a'>\n</Report>",
      r"bad\.nessus: line 4 column \d+: not well-formed XML"),

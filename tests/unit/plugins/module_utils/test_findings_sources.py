@@ -79,7 +79,7 @@ def test_confirm_waits_for_the_rescan_within_the_bound():
             reader=lambda spec, hs: S.read_inspector2(spec, hs, clients=[("us-east-1", api)]))
     assert (still, waited, errors) == ({}, 30.0, [])
     with Stubber(api) as stub:
-        for _ in range(4):
+        for _answer in range(4):
             stub.add_response("list_findings", {"findings": [finding("i-1", "CVE-2026-10001")]}, expected(["i-1"]))
         now[0] = 0.0
         still, waited, errors = M.confirm(
@@ -107,3 +107,43 @@ def test_ledger_findings_are_appended_and_the_latest_check_wins(tmp_path):
     assert got["web-1"]["scan"]["status"] == "ok"
     assert [f["state"] for f in got["web-1"]["scan"]["findings"]] == ["patch_approved"]
     assert got["web-1"]["after"]["findings"][0]["reason"] == "a 2 >= 2"
+
+
+def test_inspector2_is_asked_per_account_role_and_region():
+    hosts = [{"name": "a", "instance_id": "i-a", "region": "eu-west-1", "role_arn": "arn:aws:iam::111111111111:role/fleetpatch"},
+             {"name": "b", "instance_id": "i-b", "region": "eu-west-1", "role_arn": "arn:aws:iam::222222222222:role/fleetpatch"},
+             {"name": "c", "instance_id": "i-c", "region": "us-east-2", "role_arn": "arn:aws:iam::111111111111:role/fleetpatch"},
+             {"name": "d", "instance_id": "i-d"}, {"name": "onprem"}]
+    assert S.inspector2_groups({"regions": ["us-east-1", "eu-central-1"]}, hosts) == {
+        ("arn:aws:iam::111111111111:role/fleetpatch", "eu-west-1"): ["i-a"],
+        ("arn:aws:iam::222222222222:role/fleetpatch", "eu-west-1"): ["i-b"],
+        ("arn:aws:iam::111111111111:role/fleetpatch", "us-east-2"): ["i-c"],
+        (None, "us-east-1"): ["i-d"], (None, "eu-central-1"): ["i-d"]}
+    # the source's own role wins for every host
+    assert set(S.inspector2_groups({"role_arn": "arn:aws:iam::333333333333:role/read"}, hosts[:2])) == {
+        ("arn:aws:iam::333333333333:role/read", "eu-west-1")}
+
+
+def test_report_lists_findings_and_never_calls_unverified_ones_closed():
+    from ansible_collections.fleetpatch.hybrid.plugins.module_utils import findings_report as R
+    scan = {"status": "ok", "data": {"patches_without_finding": ["fp-tzdata"]}, "findings": [
+        {"cve": "CVE-1", "package": "a", "state": "patch_approved", "reason": "rule 0"},
+        {"cve": "CVE-2", "package": "k", "state": "patch_not_approved", "reason": "k: rejected"}]}
+    after = {"status": "ok", "data": {}, "findings": [
+        {"cve": "CVE-1", "package": "a", "state": "closed", "reason": "a 2 is at or past the fixed version 2"},
+        {"cve": "CVE-2", "package": "k", "state": "open", "reason": "k 1 is older than the fixed version 2; k: rejected"}]}
+    hosts = [{"name": "web-1", "status": "patched"}, {"name": "db-1", "status": "rolled_back"}, {"name": "app-1", "status": "compliant"}]
+    report = {"summary": {}, "hosts": hosts}
+    R.add_to_report(report, {"web-1": {"scan": scan, "after": after}, "db-1": {"scan": scan},
+                             "_unmatched": {"scan": {"data": {"unmatched_hosts": [{"identity": {"ip": "10.9.9.9"}}]}}}})
+    web, db, app = report["hosts"]
+    assert [f["cve"] for f in web["findings"]["closed"]] == ["CVE-1"] and web["findings"]["planned"] == {
+        "patch_approved": 1, "patch_not_approved": 1}
+    assert db["findings"]["closed"] == [] and db["findings"]["open"][0]["reason"] == "not verified after the night: the host is rolled_back"
+    assert "findings" not in app
+    assert report["summary"]["findings"] == {"closed": 1, "open": 3, "hosts_failed": 0}
+    assert report["findings_unmatched"] == [{"identity": {"ip": "10.9.9.9"}}]
+    details = R.outcome_details(report["hosts"])
+    assert details["web-1"] == ("findings closed: CVE-1 a; findings still open: CVE-2 k (k 1 is older than the fixed version 2; "
+                                "k: rejected)")
+    assert details["db-1"].startswith("findings closed: none; findings still open: CVE-1 a (not verified")

@@ -6,6 +6,7 @@ fails on any command the test did not expect, so the module cannot run more than
 
 import json
 import os
+import tempfile
 
 import pytest
 from ansible.module_utils import basic
@@ -239,11 +240,38 @@ def test_apt_with_tracker_data(scan, tmp_path):
 
 def test_apt_without_vulnerability_data_is_unchanged(scan):
     host = apt_host()
-    result = scan(host, {"update_cache": False, "changelogs": False}).result
+    result = scan(host, {"update_cache": False, "changelogs": False, "dependencies": False}).result
     assert sorted(result) == sorted(["changed", "package_manager", "product", "patches", "removals", "installed",
-                                     "cache_updated", "summary"])
+                                     "cache_updated", "summary", "dependencies", "dependency_resolver"])
     assert [p["severity"] for p in result["patches"]] == ["unspecified", "unspecified"]
     assert host.calls == ["apt-get -s -o Debug::NoLocking=1 dist-upgrade"]
+    assert result["dependencies"] == {} and result["dependency_resolver"] is None
+
+
+def test_apt_dependencies_from_simulated_installs_without_python3_apt(scan, monkeypatch):
+    monkeypatch.setattr(patch_scan.aptlib, "apt_pkg_resolver", lambda lists_dir=None: None)
+    host = Host(["apt-get", "dpkg-query"], [
+        ("install libcurl4", (0, "Inst libcurl4 [1] (2 Debian-Security:12/stable-security [amd64])\n"
+                                 "Inst fp-tools [1.0] (1.1 local [all])\n", "")),
+        ("install fp-tools", (0, "Inst fp-tools [1.0] (1.1 local [all])\n", "")),
+        ("apt-get -s", (0, APT_SIMULATION, "")),
+    ], {"ID": "debian"})
+    result = scan(host, {"update_cache": False, "changelogs": False}).result
+    assert result["dependencies"] == {"libcurl4": ["fp-tools"]}
+    assert result["dependency_resolver"] == "apt-get -s install"
+    assert "apt-get -s -o Debug::NoLocking=1 install libcurl4" in host.calls
+
+
+def test_apt_check_mode_reads_private_lists(scan, monkeypatch):
+    monkeypatch.setattr(patch_scan.aptlib, "apt_pkg_resolver", lambda lists_dir=None: None)
+    host = Host(["apt-get", "dpkg-query"], [("apt-get update", (0, "", "")), ("apt-get -s", (0, APT_SIMULATION, ""))],
+                {"ID": "debian"})
+    result = scan(host, {"changelogs": False, "dependencies": False}, check_mode=True).result
+    update, simulate = host.calls
+    lists = update.split("Dir::State::Lists=")[1].split()[0]
+    assert lists.startswith(tempfile.gettempdir()) and "/var/lib/apt/lists" not in update
+    assert "Dir::State::Lists=" + lists in simulate      # the simulation reads the same private lists
+    assert result["cache_updated"] is True
 
 
 def test_apt_unreadable_vulnerability_data(scan, tmp_path):
