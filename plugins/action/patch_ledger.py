@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError, resume_state
 
 
 class ActionModule(ActionBase):
@@ -55,8 +55,12 @@ class ActionModule(ActionBase):
             # the full integrity check (time grows with the file) at start and finish, not per record
             with Ledger(args["path"], check=args["action"] != "record") as ledger:
                 if args["action"] == "start_run":
-                    ledger.start_run(args["run_id"], playbook=args["playbook"],
-                                     check_mode=bool(self._task.check_mode) or args["check_run"], meta=args["meta"])
+                    started = ledger.start_run(args["run_id"], playbook=args["playbook"],
+                                               check_mode=bool(self._task.check_mode) or args["check_run"], meta=args["meta"])
+                    result.update(started)
+                    result["hosts"] = ledger.resume(args["run_id"]) if started["state"] == "resumed" else {}
+                    result["new_host"] = resume_state({"phases": {}})
+                    result["msg"] = _start_message(started, result["hosts"])
                 elif args["action"] == "finish_run":
                     ledger.finish_run(args["run_id"], args["run_status"])
                 else:
@@ -81,3 +85,15 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("patch_ledger: cannot write the ledger %s: %s" % (args["path"], exc))
         result.update(changed=False, path=args["path"], run_id=args["run_id"], host=host)
         return result
+
+
+def _start_message(started, hosts):
+    if started["state"] == "new":
+        return "run %s started" % started["run_id"]
+    if started["state"] == "finished":
+        return ("run %s finished at %s (%s): nothing to do, nothing on the hosts or in the ledger was changed; "
+                "use a new fleetpatch_run_id for a new night" % (started["run_id"], started["finished_at"], started["status"]))
+    going_on = sorted(h for h, state in hosts.items() if state["next"])
+    return "run %s resumed (attempt %d): %d host(s) go on from their last completed phase%s, %d are done" % (
+        started["run_id"], started["attempt"], len(going_on), (" (%s)" % ", ".join(going_on[:20])) if going_on else "",
+        len(hosts) - len(going_on))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import lifecycle
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRTransitionError, CRValidationError
 
 STATES = ("new", "assess", "authorize", "scheduled", "implement", "review", "closed", "canceled")
@@ -67,10 +68,9 @@ TRANSITIONS = {
     },
 }
 
-# Host outcomes (report.py's statuses plus the protect/prove phases) that count as a success.
-SUCCESS_OUTCOMES = ("patched", "compliant")
-KNOWN_OUTCOMES = ("patched", "compliant", "failed", "unreachable", "incomplete", "skipped",
-                  "rolled_back", "rollback_failed", "not_patched")
+# Host outcomes (module_utils/lifecycle.py, plus the words other callers of the module use) and those that count as a success.
+SUCCESS_OUTCOMES = lifecycle.SUCCEEDED
+KNOWN_OUTCOMES = lifecycle.HOST_STATUSES + ("skipped", "not_patched")
 
 CORRELATION_PREFIX = "fleetpatch"
 # The characters of AWS tag values (a patch group is a `Patch Group` tag), less what breaks queries: ^ (ServiceNow), quotes.

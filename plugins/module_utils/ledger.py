@@ -3,17 +3,27 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The run ledger: every phase's outcome for every host, written as it happens (SQLite, WAL).
 
-Pure Python, no Ansible import. A crash of the controller loses nothing that was recorded,
-and a rerun with the same run id overwrites a host's phase rows instead of adding new ones.
+Pure Python, no Ansible import. Append-only: each attempt of a run (the first night and every
+rerun with the same run id) adds its own rows, phase rows and package rows keyed by the attempt;
+nothing recorded is overwritten. A host's outcome is judged from the latest row of each phase
+(module_utils/lifecycle.py), and a rerun continues each host from there (``resume``).
+
+Schema version 2 (PRAGMA user_version). A ledger of version 1 (one row per host and phase,
+upserted) is migrated in place, its rows becoming attempt 1; a ledger of a newer version than
+this code knows is refused with a clear error.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timezone
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import lifecycle
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASE_STATUSES, PHASES
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import LedgerDamaged, LedgerPathError, open_database
+
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -25,6 +35,14 @@ CREATE TABLE IF NOT EXISTS runs (
     check_mode INTEGER NOT NULL DEFAULT 0,
     meta TEXT NOT NULL DEFAULT '{}'
 );
+CREATE TABLE IF NOT EXISTS run_attempts (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    attempt INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    PRIMARY KEY (run_id, attempt)
+);
 CREATE TABLE IF NOT EXISTS run_hosts (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     host TEXT NOT NULL,
@@ -33,17 +51,21 @@ CREATE TABLE IF NOT EXISTS run_hosts (
     PRIMARY KEY (run_id, host)
 );
 CREATE TABLE IF NOT EXISTS host_phases (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id TEXT NOT NULL REFERENCES runs(run_id),
+    attempt INTEGER NOT NULL,
     host TEXT NOT NULL,
     phase TEXT NOT NULL,
     status TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
     message TEXT,
-    data TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (run_id, host, phase)
+    data TEXT NOT NULL DEFAULT '{}'
 );
+CREATE INDEX IF NOT EXISTS host_phases_run ON host_phases (run_id, host, phase);
 CREATE TABLE IF NOT EXISTS package_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id TEXT NOT NULL REFERENCES runs(run_id),
+    attempt INTEGER NOT NULL,
     host TEXT NOT NULL,
     name TEXT NOT NULL,
     arch TEXT NOT NULL,
@@ -51,9 +73,9 @@ CREATE TABLE IF NOT EXISTS package_changes (
     to_version TEXT NOT NULL,
     classification TEXT,
     cves TEXT NOT NULL DEFAULT '[]',
-    advisories TEXT NOT NULL DEFAULT '[]',
-    PRIMARY KEY (run_id, host, name, arch)
+    advisories TEXT NOT NULL DEFAULT '[]'
 );
+CREATE INDEX IF NOT EXISTS package_changes_run ON package_changes (run_id, host);
 CREATE TABLE IF NOT EXISTS findings_checks (
     check_id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id TEXT NOT NULL REFERENCES runs(run_id),
@@ -80,6 +102,23 @@ CREATE TABLE IF NOT EXISTS findings (
     reason TEXT
 );
 CREATE INDEX IF NOT EXISTS findings_by_run ON findings (run_id, host, stage);
+"""
+
+# version 1 -> 2: keyed rows become attempt 1 of their run
+MIGRATE_1 = """
+ALTER TABLE host_phases RENAME TO host_phases_v1;
+ALTER TABLE package_changes RENAME TO package_changes_v1;
+DROP INDEX IF EXISTS host_phases_run;
+DROP INDEX IF EXISTS package_changes_run;
+""" + SCHEMA + """
+INSERT INTO run_attempts (run_id, attempt, started_at, finished_at, status)
+    SELECT run_id, 1, started_at, finished_at, status FROM runs;
+INSERT INTO host_phases (run_id, attempt, host, phase, status, recorded_at, message, data)
+    SELECT run_id, 1, host, phase, status, recorded_at, message, data FROM host_phases_v1 ORDER BY recorded_at, rowid;
+INSERT INTO package_changes (run_id, attempt, host, name, arch, from_version, to_version, classification, cves, advisories)
+    SELECT run_id, 1, host, name, arch, from_version, to_version, classification, cves, advisories FROM package_changes_v1;
+DROP TABLE host_phases_v1;
+DROP TABLE package_changes_v1;
 """
 # Scanner findings (findings_correlate.py), appended, never updated: stage `scan` (state = the plan:
 # patch_approved, patch_not_approved, fix_not_pending, no_fix) and stage `after` (state closed | open);
@@ -108,7 +147,32 @@ class Ledger(object):
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.executescript(SCHEMA)
+        self._schema()
+
+    def _schema(self):
+        """Create, migrate (version 1) or refuse (newer) the ledger's tables."""
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            self.conn.close()
+            raise LedgerError("the ledger %s has schema version %d, newer than this collection knows (%d): "
+                              "use the fleetpatch.hybrid version that wrote it, or another path" % (self.path, version, SCHEMA_VERSION))
+        tables = set(r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'"))
+        script = SCHEMA
+        if "host_phases" in tables:
+            columns = set(r[1] for r in self.conn.execute("PRAGMA table_info(host_phases)"))
+            if "attempt" not in columns:
+                script = MIGRATE_1
+        try:
+            self.conn.executescript("BEGIN IMMEDIATE;\n%s\nPRAGMA user_version=%d;\nCOMMIT;" % (script, SCHEMA_VERSION))
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            self.conn.close()
+            raise LedgerError("the ledger %s could not be %s to schema version %d (%s); it was left as it was: "
+                              "keep a copy and start with a new path" % (
+                                  self.path, "migrated" if script is MIGRATE_1 else "created", SCHEMA_VERSION, exc))
 
     def close(self):
         self.conn.close()
@@ -125,19 +189,39 @@ class Ledger(object):
             self.conn.execute(sql, args)
 
     def start_run(self, run_id, playbook=None, check_mode=False, meta=None):
-        """Open a run, or reopen it: a rerun with the same id resumes it."""
+        """Open a run, or its next attempt: a rerun with the same id continues it.
+
+        Returns {run_id, attempt, state}: state ``new`` (first attempt), ``resumed`` (a later
+        attempt of a run that did not finish) or ``finished`` (the run finished before: no
+        attempt is added and nothing is written).
+        """
         _require("run_id", run_id)
-        self._write(
-            "INSERT INTO runs (run_id, started_at, status, playbook, check_mode, meta) VALUES (?, ?, 'running', ?, ?, ?) "
-            "ON CONFLICT(run_id) DO UPDATE SET status='running', finished_at=NULL",
-            (run_id, utcnow(), playbook, int(bool(check_mode)), json.dumps(meta or {}, sort_keys=True)))
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            row = self.conn.execute("SELECT status, finished_at FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            last = self.conn.execute("SELECT MAX(attempt) FROM run_attempts WHERE run_id=?", (run_id,)).fetchone()[0] or 0
+            if row is not None and row[1] is not None:
+                return {"run_id": run_id, "attempt": last, "state": "finished", "finished_at": row[1], "status": row[0]}
+            now = utcnow()
+            if row is None:
+                self.conn.execute(
+                    "INSERT INTO runs (run_id, started_at, status, playbook, check_mode, meta) VALUES (?, ?, 'running', ?, ?, ?)",
+                    (run_id, now, playbook, int(bool(check_mode)), json.dumps(meta or {}, sort_keys=True)))
+            self.conn.execute("UPDATE run_attempts SET status='interrupted' WHERE run_id=? AND finished_at IS NULL", (run_id,))
+            self.conn.execute("INSERT INTO run_attempts (run_id, attempt, started_at, status) VALUES (?, ?, ?, 'running')",
+                              (run_id, last + 1, now))
+        return {"run_id": run_id, "attempt": last + 1, "state": "new" if row is None else "resumed"}
 
     def _require_run(self, run_id):
+        """The run's current attempt (it must have been started)."""
         _require("run_id", run_id)
-        if self.conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone() is None:
+        row = self.conn.execute("SELECT MAX(attempt) FROM run_attempts WHERE run_id=?", (run_id,)).fetchone()
+        if row is None or row[0] is None:
             raise LedgerError("run_id %r is not in the ledger %s: start the run first (action=start_run)" % (run_id, self.path))
+        return row[0]
 
     def record_host(self, run_id, host, patch_group=None, attrs=None):
+        """The host's description in the run (patch group, environment, owner...): not an outcome."""
         self._require_run(run_id)
         _require("host", host)
         self._write(
@@ -146,32 +230,36 @@ class Ledger(object):
             (run_id, host, patch_group, json.dumps(attrs or {}, sort_keys=True)))
 
     def record_phase(self, run_id, host, phase, status, message=None, data=None):
-        self._require_run(run_id)
+        """Add a phase row for the run's current attempt (never replaces an earlier one)."""
+        attempt = self._require_run(run_id)
         _require("host", host)
         if phase not in PHASES:
             raise LedgerError("phase %r is not one of %s" % (phase, ", ".join(PHASES)))
         if status not in PHASE_STATUSES:
             raise LedgerError("status %r is not one of %s" % (status, ", ".join(PHASE_STATUSES)))
         self._write(
-            "INSERT INTO host_phases (run_id, host, phase, status, recorded_at, message, data) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(run_id, host, phase) DO UPDATE SET status=excluded.status, recorded_at=excluded.recorded_at, "
-            "message=excluded.message, data=excluded.data",
-            (run_id, host, phase, status, utcnow(), message, json.dumps(data or {}, sort_keys=True)))
+            "INSERT INTO host_phases (run_id, attempt, host, phase, status, recorded_at, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, attempt, host, phase, status, utcnow(), message, json.dumps(data or {}, sort_keys=True)))
 
     def record_changes(self, run_id, host, changes):
-        """Package changes a host received: name, arch, from, to, classification, cves, advisories."""
-        self._require_run(run_id)
+        """Package changes a host received (name, arch, from, to, classification, cves, advisories),
+        read from its real package state; added for the current attempt unless the host's latest
+        row for the package already says the same."""
+        attempt = self._require_run(run_id)
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
             for change in changes:
+                row = (change["name"], change.get("arch") or "all", change.get("from"), change["to"], change.get("classification"),
+                       json.dumps(change.get("cves") or []), json.dumps(change.get("advisories") or []))
+                latest = self.conn.execute(
+                    "SELECT name, arch, from_version, to_version, classification, cves, advisories FROM package_changes "
+                    "WHERE run_id=? AND host=? AND name=? AND arch=? ORDER BY id DESC LIMIT 1", (run_id, host, row[0], row[1])).fetchone()
+                if latest == row:
+                    continue  # the same change proved again (the rescan after the patch, a resumed rescan): nothing new
                 self.conn.execute(
-                    "INSERT INTO package_changes (run_id, host, name, arch, from_version, to_version, classification, cves, advisories) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, host, name, arch) DO UPDATE SET "
-                    "to_version=excluded.to_version, classification=excluded.classification, cves=excluded.cves, "
-                    "advisories=excluded.advisories",
-                    (run_id, host, change["name"], change.get("arch") or "all", change.get("from"), change["to"],
-                     change.get("classification"), json.dumps(change.get("cves") or []),
-                     json.dumps(change.get("advisories") or [])))
+                    "INSERT INTO package_changes (run_id, attempt, host, name, arch, from_version, to_version, classification, "
+                    "cves, advisories) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, attempt, host) + row)
 
     def record_findings(self, run_id, host, stage, status, findings=(), message=None, data=None):
         """Append one findings check of a host (a stage's outcome and its findings); never rewrites."""
@@ -217,15 +305,21 @@ class Ledger(object):
         return latest
 
     def finish_run(self, run_id, status):
-        self._require_run(run_id)
-        self._write("UPDATE runs SET status=?, finished_at=? WHERE run_id=?", (status, utcnow(), run_id))
+        attempt = self._require_run(run_id)
+        now = utcnow()
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("UPDATE runs SET status=?, finished_at=? WHERE run_id=?", (status, now, run_id))
+            self.conn.execute("UPDATE run_attempts SET status=?, finished_at=? WHERE run_id=? AND attempt=?",
+                              (status, now, run_id, attempt))
 
     def phase(self, run_id, host, phase):
-        row = self.conn.execute("SELECT status, message, data FROM host_phases WHERE run_id=? AND host=? AND phase=?",
-                                (run_id, host, phase)).fetchone()
+        """The latest row of a host's phase, or None."""
+        row = self.conn.execute("SELECT status, message, data, attempt FROM host_phases WHERE run_id=? AND host=? AND phase=? "
+                                "ORDER BY id DESC LIMIT 1", (run_id, host, phase)).fetchone()
         if row is None:
             return None
-        return {"status": row[0], "message": row[1], "data": json.loads(row[2])}
+        return {"status": row[0], "message": row[1], "data": json.loads(row[2]), "attempt": row[3]}
 
     def run(self, run_id):
         row = self.conn.execute("SELECT run_id, started_at, finished_at, status, playbook, check_mode, meta FROM runs WHERE run_id=?",
@@ -236,25 +330,74 @@ class Ledger(object):
         run = dict(zip(keys, row, strict=True))
         run["meta"] = json.loads(run["meta"])
         run["check_mode"] = bool(run["check_mode"])
+        run["attempts"] = [dict(zip(("attempt", "started_at", "finished_at", "status"), r, strict=True)) for r in self.conn.execute(
+            "SELECT attempt, started_at, finished_at, status FROM run_attempts WHERE run_id=? ORDER BY attempt", (run_id,))]
         return run
 
     def hosts(self, run_id):
-        """Every host of a run with its attributes, phases and package changes."""
+        """Every host of a run with its attributes, the latest row of each phase and its package
+        changes (the latest row of each package: a resumed rescan proves the same change again)."""
         hosts = {}
+
+        def entry(name):
+            return hosts.setdefault(name, {"name": name, "patch_group": None, "attrs": {}, "phases": {}, "changes": []})
+
         for host, group, attrs in self.conn.execute(
                 "SELECT host, patch_group, attrs FROM run_hosts WHERE run_id=? ORDER BY host", (run_id,)):
-            hosts[host] = {"name": host, "patch_group": group, "attrs": json.loads(attrs), "phases": {}, "changes": []}
-        for host, phase, status, at, message, data in self.conn.execute(
-                "SELECT host, phase, status, recorded_at, message, data FROM host_phases WHERE run_id=?", (run_id,)):
-            entry = hosts.setdefault(host, {"name": host, "patch_group": None, "attrs": {}, "phases": {}, "changes": []})
-            entry["phases"][phase] = {"status": status, "recorded_at": at, "message": message, "data": json.loads(data)}
+            entry(host).update(patch_group=group, attrs=json.loads(attrs))
+        for host, phase, status, at, message, data, attempt in self.conn.execute(
+                "SELECT host, phase, status, recorded_at, message, data, attempt FROM host_phases WHERE run_id=? ORDER BY id", (run_id,)):
+            entry(host)["phases"][phase] = {"status": status, "recorded_at": at, "message": message, "data": json.loads(data),
+                                            "attempt": attempt}
+        latest = {}
         for row in self.conn.execute(
-                "SELECT host, name, arch, from_version, to_version, classification, cves, advisories FROM package_changes "
-                "WHERE run_id=? ORDER BY host, name", (run_id,)):
-            entry = hosts.setdefault(row[0], {"name": row[0], "patch_group": None, "attrs": {}, "phases": {}, "changes": []})
-            entry["changes"].append({"name": row[1], "arch": row[2], "from": row[3], "to": row[4], "classification": row[5],
-                                     "cves": json.loads(row[6]), "advisories": json.loads(row[7])})
+                "SELECT host, name, arch, from_version, to_version, classification, cves, advisories, attempt FROM package_changes "
+                "WHERE run_id=? ORDER BY id", (run_id,)):
+            latest[(row[0], row[1], row[2])] = row
+        for key in sorted(latest):
+            row = latest[key]
+            entry(row[0])["changes"].append({"name": row[1], "arch": row[2], "from": row[3], "to": row[4], "classification": row[5],
+                                             "cves": json.loads(row[6]), "advisories": json.loads(row[7]), "attempt": row[8]})
         return [hosts[name] for name in sorted(hosts)]
+
+    def resume(self, run_id):
+        """Where each host of an unfinished run goes on: {host: state} (see resume_state)."""
+        return dict((host["name"], resume_state(host)) for host in self.hosts(run_id))
+
+
+def resume_state(host):
+    """A host's place in its run, from the latest row of each phase.
+
+    status: its outcome so far; next: the phase it goes on with (None when final); skip: the
+    phases it completed, which a rerun does not run again; ready: it got through approval (its
+    patch group's change request is found again); approved: the approved patch records the
+    scan recorded (reused, never re-judged); package_manager; snapshot: what the rollback needs.
+    """
+    phases = host["phases"]
+    status = lifecycle.host_status(phases)
+    nxt = lifecycle.next_phase(phases)
+    order = lifecycle.PREPARE_PHASES + lifecycle.BATCH_PHASES
+    if nxt is None:
+        skip = list(order)
+    elif nxt == "rollback":
+        skip = list(order[:order.index("validate")])
+    else:
+        skip = list(order[:order.index(nxt)])
+    if nxt == "reboot" and (phases.get("patch") or {}).get("status") != "changed":
+        skip.append("reboot")  # nothing was installed: nothing to reboot for
+    scan = (phases.get("scan") or {}).get("data") or {}
+    approve = phases.get("approve") or {}
+    names = set((approve.get("data") or {}).get("approved") or [])
+    approved = [p for p in scan.get("patches") or [] if p.get("name") in names]
+    snap = phases.get("snapshot") or {}
+    snapshot = None
+    if snap:
+        data = snap.get("data") or {}
+        snapshot = {"provider": data.get("provider"), "restore": data.get("restore"), "status": snap["status"],
+                    "ids": data.get("ids") or [], "details": data.get("details") or {},
+                    "package_manager": data.get("package_manager"), "package_state": data.get("package_state") or []}
+    return {"status": status, "next": nxt, "skip": skip, "ready": approve.get("status") in lifecycle.PHASE_DONE,
+            "approved": approved, "package_manager": scan.get("package_manager"), "snapshot": snapshot}
 
 
 def _require(field, value):

@@ -41,6 +41,8 @@ PHASE_BAD = ("failed", "unreachable")
 
 HOST_STATUSES = ("patched", "compliant", "non_compliant", "deferred", "not_started", "rolled_back", "rollback_failed",
                  "needs_attention", "failed", "unreachable", "incomplete")
+# a change request closes successful when every host of it is one of these
+SUCCEEDED = ("patched", "compliant")
 # counted as failed by fleetpatch_max_fail_percentage (out of TRIED) and by the run's verdict
 FAILED = ("failed", "unreachable", "rolled_back", "rollback_failed", "needs_attention")
 # hosts the night tried to patch: the denominator of the max-fail percentage

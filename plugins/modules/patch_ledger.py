@@ -14,8 +14,12 @@ short_description: Record a patch night's phases in the run ledger (SQLite)
 version_added: 0.1.0
 description:
   - Writes to the run ledger on the controller, as it happens, so a crash of the controller
-    loses nothing that was recorded. A rerun with the same O(run_id) overwrites a host's rows
-    for a phase instead of adding new ones.
+    loses nothing that was recorded. The ledger is append-only. A rerun with the same O(run_id)
+    is the run's next attempt, and its rows are added beside the earlier ones. The report is
+    built from the latest row of each phase (see docs/reliability.md).
+  - With O(action=start_run), the run's state is returned. For a resumed run, that includes where
+    each host goes on. A run that already finished gets no new attempt and nothing is written.
+  - The phases and statuses are those of module_utils/lifecycle.py.
   - Runs on the controller whatever host the task is for; the host defaults to the task's
     C(inventory_hostname).
   - Ledger writes are bookkeeping, never reported as a change; they also happen in check mode,
@@ -33,7 +37,8 @@ options:
     required: true
   action:
     description:
-      - V(start_run) opens (or reopens) the run, V(record) writes host rows, V(finish_run) closes it.
+      - V(start_run) opens the run, or its next attempt. V(record) adds host rows. V(finish_run) closes
+        the run (a finished run is never resumed).
     type: str
     choices: [start_run, record, finish_run]
     default: record
@@ -189,4 +194,35 @@ host:
   returned: always
   type: str
   sample: web-dev-1
+state:
+  description: C(new), C(resumed) (a later attempt of a run that did not finish) or C(finished) (nothing was written).
+  returned: action is start_run
+  type: str
+  sample: resumed
+attempt:
+  description: The attempt number of the run (the last one for a finished run).
+  returned: action is start_run
+  type: int
+  sample: 2
+msg:
+  description: One line saying what the run does (new, resumed with the hosts that go on, or finished and left alone).
+  returned: action is start_run
+  type: str
+  sample: "run night-1 resumed (attempt 2): 1 host(s) go on from their last completed phase (web-dev-1), 2 are done"
+hosts:
+  description:
+    - For a resumed run, each recorded host's place. C(status) is its outcome so far. C(next) is the phase it
+      goes on with (null when its outcome is final). C(skip) lists the phases it completed. C(ready) says
+      whether it got through approval. C(approved) holds the approved patch records the scan recorded.
+      C(package_manager) and C(snapshot) are what the rollback needs. Empty for a new or finished run.
+  returned: action is start_run
+  type: dict
+  sample: {"web-dev-1": {"status": "incomplete", "next": "reboot", "skip": ["preflight", "scan", "approve", "snapshot", "patch"],
+           "ready": true, "approved": [], "package_manager": "apt", "snapshot": null}}
+new_host:
+  description: The place of a host the ledger has no row for (everything to run).
+  returned: action is start_run
+  type: dict
+  sample: {"status": "incomplete", "next": "preflight", "skip": [], "ready": false, "approved": [], "package_manager": null,
+           "snapshot": null}
 """

@@ -69,12 +69,12 @@ class PlaybookRun(object):
         return found
 
 
-def run_playbook(outdir, *extra, run_id=None, playbook="playbooks/patch_night.yml"):
+def run_playbook(outdir, *extra, run_id=None, playbook="playbooks/patch_night.yml", env_extra=None):
     """ansible-playbook against the demo inventory, its ledger and report in `outdir`."""
     run_id = run_id or "test-" + uuid.uuid4().hex[:8]
     env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"],
                ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
+               ANSIBLE_INVENTORY_UNPARSED_FAILED="true", **(env_extra or {}))
     env.pop("ANSIBLE_FORCE_COLOR", None)
     cmd = ["ansible-playbook", "-i", os.path.join(ROOT, "inventories", "demo"), playbook, "-e", "fleetpatch_output_dir=%s" % outdir,
            "-e", "fleetpatch_run_id=%s" % run_id] + list(extra)

@@ -52,6 +52,7 @@ def test_failure_threshold_stops_the_next_batches(fleet, tmp_path):
     statuses = dict((h["name"], h["status"]) for h in night.report["hosts"])
     assert statuses == {"web-dev-1": "rolled_back", "web-prod-1": "not_started"}, night.stdout[-2000:]
     assert installed("fp2") == before
-    (message,) = night.rows("SELECT message FROM host_phases WHERE run_id=? AND host='web-prod-1' AND phase='preflight'",
+    (message,) = night.rows("SELECT message FROM host_phases WHERE run_id=? AND host='web-prod-1' AND phase='preflight' "
+                            "ORDER BY id DESC LIMIT 1",
                             night.run_id)[0]
     assert "1 of 1 host(s) tried so far failed" in message

@@ -15,8 +15,8 @@ run_verdict = Verdict().filters()["run_verdict"]
 
 REPORT = [
     {"name": "a", "status": "incomplete", "phases": {"preflight": "ok", "scan": "ok", "approve": "ok", "snapshot": "ok"}},
-    {"name": "b", "status": "incomplete", "phases": {"preflight": "ok", "scan": "ok", "approve": "ok", "snapshot": "ok",
-                                                      "patch": "changed", "reboot": "changed"}},
+    {"name": "b", "status": "incomplete",
+     "phases": {"preflight": "ok", "scan": "ok", "approve": "ok", "snapshot": "ok", "patch": "changed", "reboot": "changed"}},
     {"name": "c", "status": "patched", "phases": {}},
     {"name": "d", "status": "incomplete", "phases": {"preflight": "failed"}},
 ]

@@ -15,11 +15,13 @@ def ledger(tmp_path):
         yield handle
 
 
-def test_rows_are_upserted_per_host_and_phase(ledger):
+def test_rows_are_appended_and_the_latest_row_of_a_phase_counts(ledger):
     ledger.record_phase("r1", "h1", "scan", "ok", data={"pending": 2})
     ledger.record_phase("r1", "h1", "scan", "failed", message="boom")
-    rows = ledger.conn.execute("SELECT phase, status, message FROM host_phases").fetchall()
-    assert rows == [("scan", "failed", "boom")]
+    rows = ledger.conn.execute("SELECT attempt, phase, status, message FROM host_phases ORDER BY id").fetchall()
+    assert rows == [(1, "scan", "ok", None), (1, "scan", "failed", "boom")]
+    assert ledger.phase("r1", "h1", "scan")["status"] == "failed"
+    assert ledger.hosts("r1")[0]["phases"]["scan"]["message"] == "boom"
     assert sqlite3.connect(ledger.path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -35,11 +37,93 @@ def test_bad_input_names_the_field(ledger, call, message):
     assert ledger.conn.execute("SELECT COUNT(*) FROM host_phases").fetchone()[0] == 0
 
 
-def test_rerun_with_same_id_resumes(ledger):
-    ledger.finish_run("r1", "finished")
-    ledger.start_run("r1")
+def test_a_rerun_of_an_unfinished_run_is_its_next_attempt(ledger):
+    ledger.record_phase("r1", "h1", "patch", "changed")
+    ledger.record_changes("r1", "h1", [{"name": "a", "arch": "all", "from": "1", "to": "2"}])
+    assert ledger.start_run("r1") == {"run_id": "r1", "attempt": 2, "state": "resumed"}
+    ledger.record_phase("r1", "h1", "reboot", "changed")
+    ledger.record_changes("r1", "h1", [{"name": "a", "arch": "all", "from": "1", "to": "2"}])  # proved again: no new row
+    assert ledger.conn.execute("SELECT attempt, phase FROM host_phases ORDER BY id").fetchall() == [(1, "patch"), (2, "reboot")]
+    assert ledger.conn.execute("SELECT COUNT(*) FROM package_changes").fetchone()[0] == 1
+    ledger.record_changes("r1", "h1", [{"name": "a", "arch": "all", "from": "1", "to": "3"}])
+    assert ledger.conn.execute("SELECT attempt, to_version FROM package_changes ORDER BY id").fetchall() == [(1, "2"), (2, "3")]
+    (host,) = ledger.hosts("r1")
+    assert [(c["name"], c["to"], c["attempt"]) for c in host["changes"]] == [("a", "3", 2)]  # the latest row of each package
     run = ledger.run("r1")
-    assert run["status"] == "running" and run["finished_at"] is None
+    assert [(a["attempt"], a["status"]) for a in run["attempts"]] == [(1, "interrupted"), (2, "running")]
+
+
+def test_a_rerun_of_a_finished_run_writes_nothing(ledger):
+    ledger.record_phase("r1", "h1", "preflight", "ok")
+    ledger.finish_run("r1", "finished")
+    before = ledger.conn.execute("SELECT * FROM runs").fetchall(), ledger.conn.execute("SELECT * FROM run_attempts").fetchall()
+    started = ledger.start_run("r1")
+    assert started["state"] == "finished" and started["attempt"] == 1 and started["finished_at"]
+    assert (ledger.conn.execute("SELECT * FROM runs").fetchall(), ledger.conn.execute("SELECT * FROM run_attempts").fetchall()) == before
+
+
+PATCHES = [{"name": "a", "candidate_version": "2", "installed_version": "1", "cves": ["CVE-1"]},
+           {"name": "b", "candidate_version": "5", "installed_version": "4", "cves": []}]
+
+
+def test_resume_state(ledger):
+    for host in ("h1", "h2", "h3", "h4"):
+        ledger.record_phase("r1", host, "preflight", "ok")
+        ledger.record_phase("r1", host, "scan", "ok", data={"pending": 2, "patches": PATCHES, "package_manager": "apt"})
+        ledger.record_phase("r1", host, "approve", "ok", data={"approved": ["a"]})
+    ledger.record_phase("r1", "h1", "snapshot", "ok", data={"provider": "package_state", "package_state": ["x"]})
+    ledger.record_phase("r1", "h1", "patch", "changed")
+    ledger.record_phase("r1", "h2", "snapshot", "ok")
+    ledger.record_phase("r1", "h2", "patch", "ok")
+    ledger.record_phase("r1", "h3", "patch", "failed", message="postinst")
+    ledger.record_phase("r1", "h5", "preflight", "ok")
+    state = ledger.resume("r1")
+    assert state["h1"]["next"] == "reboot" and state["h1"]["skip"] == ["preflight", "scan", "approve", "snapshot", "patch"]
+    assert state["h1"]["approved"] == PATCHES[:1] and state["h1"]["ready"] is True
+    assert state["h1"]["snapshot"]["package_state"] == ["x"] and state["h1"]["status"] == "incomplete"
+    assert "reboot" in state["h2"]["skip"] and state["h2"]["next"] == "reboot"  # nothing installed: no reboot
+    assert state["h3"]["next"] is None and state["h3"]["status"] == "failed" and state["h3"]["ready"] is True
+    assert state["h4"]["next"] == "snapshot" and state["h4"]["skip"] == ["preflight", "scan", "approve"]
+    assert state["h5"]["next"] == "scan" and state["h5"]["ready"] is False
+
+
+def test_a_version_1_ledger_is_migrated(tmp_path):
+    path = str(tmp_path / "old.db")
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SCHEMA)
+    conn.execute("INSERT INTO runs VALUES ('r0', '2026-11-01T00:00:00+00:00', '2026-11-01T01:00:00+00:00', 'finished', 'p', 0, '{}')")
+    conn.execute("INSERT INTO host_phases VALUES ('r0', 'h1', 'patch', 'changed', '2026-11-01T00:30:00+00:00', NULL, '{}')")
+    conn.execute("INSERT INTO package_changes VALUES ('r0', 'h1', 'a', 'all', '1', '2', 'security', '[]', '[]')")
+    conn.commit()
+    conn.close()
+    with Ledger(path) as ledger:
+        assert ledger.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        (host,) = ledger.hosts("r0")
+        assert host["phases"]["patch"]["attempt"] == 1 and host["changes"][0]["to"] == "2"
+        assert ledger.run("r0")["attempts"][0]["status"] == "finished"
+        assert ledger.start_run("r0")["state"] == "finished"
+
+
+def test_a_newer_ledger_is_refused(tmp_path):
+    path = str(tmp_path / "new.db")
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version=7")
+    conn.close()
+    with pytest.raises(LedgerError, match="schema version 7, newer than this collection knows"):
+        Ledger(path)
+
+
+V1_SCHEMA = """
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, playbook TEXT,
+    check_mode INTEGER NOT NULL DEFAULT 0, meta TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE run_hosts (run_id TEXT NOT NULL REFERENCES runs(run_id), host TEXT NOT NULL, patch_group TEXT,
+    attrs TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (run_id, host));
+CREATE TABLE host_phases (run_id TEXT NOT NULL REFERENCES runs(run_id), host TEXT NOT NULL, phase TEXT NOT NULL,
+    status TEXT NOT NULL, recorded_at TEXT NOT NULL, message TEXT, data TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (run_id, host, phase));
+CREATE TABLE package_changes (run_id TEXT NOT NULL REFERENCES runs(run_id), host TEXT NOT NULL, name TEXT NOT NULL,
+    arch TEXT NOT NULL, from_version TEXT, to_version TEXT NOT NULL, classification TEXT, cves TEXT NOT NULL DEFAULT '[]',
+    advisories TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (run_id, host, name, arch));
+"""
 
 
 def full_host(ledger, host, patched=True):

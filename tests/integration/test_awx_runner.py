@@ -1,0 +1,154 @@
+"""The patch night as AWX runs it: ansible-runner (PyPI) jobs, each in a fresh, empty private_data_dir
+(env/extravars, env/envvars, the inventory source file in inventory/), the run's state in S3 (moto over
+HTTP, the local fleet's simulator) through fleetpatch_state_url, artifacts checked afterwards.
+
+Job 1 is killed mid-night (after its first batch was kept in S3). Job 2, in a new empty directory,
+takes the run over and resumes it from S3: it finishes, and the hosts of job 1's batch are not patched
+again (their dpkg log has one upgrade per package). Job 3 changes nothing.
+
+Not covered here: AWX's Limit field (a plain --limit without localhost) — see docs/awx.md.
+"""
+
+import json
+import os
+import shutil
+import time
+import uuid
+
+import boto3
+import pytest
+from fleetlib import DEBIAN_TARGETS, HOSTS, ROOT, VENV_BIN, expected_versions, host_exec, installed, localfleet
+
+pytestmark = pytest.mark.integration
+
+ansible_runner = pytest.importorskip("ansible_runner")
+
+ENDPOINT = "http://127.0.0.1:5000"   # the local fleet's moto server (tools/localfleet aws)
+BUCKET = "fleetpatch-state"
+ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+       "AWS_ENDPOINT_URL_S3": ENDPOINT}
+
+
+def s3():
+    return boto3.client("s3", region_name="us-east-1", endpoint_url=ENDPOINT, aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
+def upgrades(name):
+    """{package: times dpkg upgraded it} on a host, from its dpkg log."""
+    rc, out = host_exec(name, "grep ' upgrade fp-' /var/log/dpkg.log || true")
+    counts = {}
+    for line in out.splitlines():
+        package = line.split()[3].split(":")[0]
+        counts[package] = counts.get(package, 0) + 1
+    return counts
+
+
+def job(base, run_id, cancel_when=None, **extravars):
+    """One AWX-like job: a new, empty private_data_dir with what AWX writes there, run by ansible-runner."""
+    private = base / ("job-" + uuid.uuid4().hex[:6])
+    os.makedirs(private / "env")
+    shutil.copytree(os.path.join(ROOT, "inventories", "demo"), private / "inventory")
+    extra = dict({"fleetpatch_run_id": run_id, "fleetpatch_state_url": "s3://%s/nights" % BUCKET,
+                  "fleetpatch_output_dir": str(private / "runner-disk"), "fleetpatch_serial": 1,
+                  "fleetpatch_targets": DEBIAN_TARGETS.split("=", 1)[1], "awx_job_id": private.name,
+                  # what an AWX machine credential gives: the key and the pinned host keys of the local hosts
+                  # (the copied inventory's group_vars find them relative to the repository's inventory)
+                  "ansible_ssh_private_key_file": os.path.join(ROOT, ".cache", "localfleet", "keys", "id_ed25519"),
+                  "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
+                                             % os.path.join(ROOT, ".cache", "localfleet", "hosts", "known_hosts")},
+                 **extravars)
+    (private / "env" / "extravars").write_text(json.dumps(extra))
+    envvars = dict(ENV, PATH=VENV_BIN + os.pathsep + os.environ["PATH"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                   ANSIBLE_INVENTORY_UNPARSED_FAILED="True", ANSIBLE_NOCOLOR="1")
+    (private / "env" / "envvars").write_text(json.dumps(envvars))
+    started = time.time()
+
+    def cancel():
+        return cancel_when is not None and cancel_when(time.time() - started)
+
+    runner = ansible_runner.run(private_data_dir=str(private), project_dir=ROOT, playbook="playbooks/patch_night.yml",
+                                inventory=str(private / "inventory"), cancel_callback=cancel, quiet=True, timeout=1500)
+    # kept where a failed test's message can point (pytest's tmp directories rotate)
+    log = os.path.join(ROOT, ".cache", "awx-runner-%s.log" % private.name)
+    with open(log, "w") as handle:
+        handle.write(runner.stdout.read())
+    runner.log = log
+    return runner, private
+
+
+def stats_data(runner):
+    for event in runner.events:
+        if event.get("event") == "playbook_on_stats":
+            return event["event_data"].get("artifact_data") or {}
+    return None
+
+
+@pytest.fixture(scope="module")
+def jobs(fleet, tmp_path_factory):
+    for name in HOSTS.values():
+        localfleet("reset", name)
+    try:
+        s3().create_bucket(Bucket=BUCKET)
+    except s3().exceptions.BucketAlreadyOwnedByYou:
+        pass
+    base = tmp_path_factory.mktemp("awx")
+    run_id = "awx-" + uuid.uuid4().hex[:8]
+    ledger_key = "nights/%s/ledger.db" % run_id
+
+    def first_batch_kept(elapsed):
+        return "Contents" in s3().list_objects_v2(Bucket=BUCKET, Prefix=ledger_key)
+
+    first, first_dir = job(base, run_id, cancel_when=first_batch_kept)
+    after_first = {host: upgrades(name) for host, name in HOSTS.items()}
+    second, second_dir = job(base, run_id, fleetpatch_state_takeover=True)
+    after_second = {host: (installed(name), upgrades(name)) for host, name in HOSTS.items()}
+    second.kept = {name: s3().get_object(Bucket=BUCKET, Key="nights/%s/%s" % (run_id, name))["Body"].read()
+                   for name in ("report.json", "manifest.json")}
+    third, third_dir = job(base, run_id)
+    after_third = {host: (installed(name), upgrades(name)) for host, name in HOSTS.items()}
+    return run_id, (first, first_dir, after_first), (second, second_dir, after_second), (third, third_dir, after_third)
+
+
+def test_job_1_is_killed_after_its_first_batch_was_kept_in_s3(jobs):
+    run_id, (first, first_dir, after_first), dummy, dummy2 = jobs
+    assert first.status == "canceled", first.log
+    patched = [host for host, counts in after_first.items() if counts]
+    assert 1 <= len(patched) < len(HOSTS), (after_first, first.log)        # mid-night: some, not all hosts patched
+    assert not os.path.exists(first_dir / "runner-disk" / "state" / run_id / "report.json")
+
+
+def test_job_2_in_a_new_empty_dir_resumes_from_s3_and_repeats_nothing(jobs):
+    run_id, (dummy, dummy1, after_first), (second, dummy3, after_second), dummy2 = jobs
+    assert second.status == "successful", second.log
+    expected = expected_versions()[1]
+    for host, (versions, counts) in after_second.items():
+        assert versions == expected[host], host
+        assert counts and all(n == 1 for n in counts.values()), (host, counts)   # each package upgraded once
+        # what job 1 upgraded (a whole batch, or part of a host's install when the kill came mid-apt) is not
+        # upgraded again; job 2 finishes the rest
+        assert {p: counts[p] for p in after_first[host]} == after_first[host], (host, after_first[host], counts)
+    report = json.loads(second.kept["report.json"])
+    assert sorted(h["name"] for h in report["hosts"]) == sorted(HOSTS)
+    manifest = json.loads(second.kept["manifest.json"])
+    assert manifest and all(set(entry) == {"name", "version"} for entry in manifest)
+    data = stats_data(second)
+    assert data["fleetpatch_result_run_id"] == run_id
+    assert sum(data["fleetpatch_result_host_counts"].values()) == len(HOSTS)
+    assert data["fleetpatch_result_report_location"] == "s3://%s/nights/%s/report.json" % (BUCKET, run_id)
+    assert data["fleetpatch_result_cves_closed"] and data["fleetpatch_result_change_requests"]
+
+
+@pytest.mark.xfail(strict=True, reason="a resumed night re-judges the hosts job 1 patched (rescan: compliant); "
+                                        "never re-judging a finished host is issue 11's host state machine")
+def test_job_2_reports_job_1s_hosts_as_patched_not_rejudged(jobs):
+    dummy, dummy1, (second, dummy3, dummy4), dummy2 = jobs
+    report = json.loads(second.kept["report.json"])
+    assert {h["status"] for h in report["hosts"]} == {"patched"}
+    assert stats_data(second)["fleetpatch_result_host_counts"] == {"patched": len(HOSTS)}
+
+
+def test_job_3_changes_nothing(jobs):
+    dummy, dummy1, (dummy2, dummy3, after_second), (third, dummy4, after_third) = jobs
+    assert third.status == "successful", third.log
+    assert after_third == after_second
