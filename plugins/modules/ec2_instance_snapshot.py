@@ -307,14 +307,12 @@ def main():
         module.fail_json(msg=str(exc))
     except ec2snap.Ec2SnapshotError as exc:
         module.fail_json(msg=str(exc), **exc.details)
-    except ClientError as exc:
-        denied = aws_roles.client_error_message(exc, "ec2", role)
+    except (BotoCoreError, ClientError) as exc:
+        denied = aws_roles.client_error_message(exc, "ec2", role) if hasattr(exc, "operation_name") else None
         if denied:
             module.fail_json(msg="EC2 snapshot %s of %s in run %s failed: %s" % (params["state"], target, params["run_id"], denied),
                              failure="access", account_id=aws_roles.role_account(params["role_arn"]),
                              role_arn=params["role_arn"], permission="ec2:%s" % exc.operation_name)
-        module.fail_json_aws(exc, msg="EC2 snapshot %s of %s in run %s failed" % (params["state"], target, params["run_id"]))
-    except BotoCoreError as exc:
         module.fail_json_aws(exc, msg="EC2 snapshot %s of %s in run %s failed" % (params["state"], target, params["run_id"]))
     module.exit_json(**result)
 

@@ -55,7 +55,6 @@ def check_dashboard_equals_report(figures, report):
         assert figures["patch_groups.%s.compliance_pct" % name] == str(group["compliance_pct"])
     for severity, count in summary["missing_by_severity"].items():
         assert figures["chart.summary.missing_by_severity.%s" % severity] == str(count)
-    failed = [h for h in report["hosts"] if h["status"] in ("failed", "unreachable", "rolled_back", "rollback_failed",
-                                                              "incomplete")]
+    failed = [h for h in report["hosts"] if h["status"] in ("failed", "unreachable", "rolled_back", "rollback_failed", "incomplete")]
     assert figures["failed-hosts.count"] == str(len(failed))
     assert figures["change_requests.count"] == str(len(report["change_requests"]))

@@ -58,8 +58,8 @@ def s3():
 def host_night(ledger, run_id, host, group, env, patched, still_open=()):
     ledger.record_host(run_id, host, group, {"environment": env, "owner": "ops@example.com", "os": "debian"})
     ledger.record_phase(run_id, host, "preflight", "ok")
-    ledger.record_phase(run_id, host, "scan", "ok", data={"pending": 2, "patches": [SSL, ZLIB], "cves": ["CVE-2026-1", "CVE-2026-2",
-                                                                                        "CVE-2026-3"]})
+    cves = ["CVE-2026-1", "CVE-2026-2", "CVE-2026-3"]
+    ledger.record_phase(run_id, host, "scan", "ok", data={"pending": 2, "patches": [SSL, ZLIB], "cves": cves})
     ledger.record_phase(run_id, host, "approve", "ok", data={"approved": ["openssl", "zlib1g"], "compliance": {
         "compliant": False, "status": "NON_COMPLIANT", "counts": {"missing": 2}, "patches": {"missing": ["openssl", "zlib1g"]}}})
     ledger.record_phase(run_id, host, "snapshot", "ok", data={"provider": "package_state", "policy": "best_effort", "ids": []})

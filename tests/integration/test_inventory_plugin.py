@@ -202,7 +202,8 @@ def test_two_regions_two_accounts_and_onprem_files(tmp_path, fleet):
         "fleetpatch_window": "cron(0 3 ? * SUN *)", "fleetpatch_source": "ec2", "fleetpatch_sources": ["ec2"],
         "fleetpatch_instance_id": fleet["web-1/eu"], "fleetpatch_region": "eu-west-1",
         "fleetpatch_account_id": "111111111111", "fleetpatch_platform": "linux", "fleetpatch_snapshot_provider": "ec2",
-        "ansible_connection": "ssh", "fleetpatch_rack": "none"}
+        "ansible_connection": "ssh", "fleetpatch_rack": "none",
+        "fleetpatch_aws_role_arn": ROLE_A}   # the role it was found through: the night's AWS calls about it use it
     assert hv[web_eu]["ansible_host"].startswith("10.")
     assert (hv["win-1"]["ansible_connection"], hv["win-1"]["ansible_port"]) == ("winrm", 5986)
     assert {k: hv["app-onprem-1"][k] for k in ("ansible_host", "ansible_port", "fleetpatch_snapshot_provider",

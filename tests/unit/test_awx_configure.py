@@ -91,8 +91,8 @@ def test_every_awx_task_passes_the_modules_argument_spec(name, module, args):
     unknown = sorted(set(args) - set(spec) - {a for o in spec.values() for a in o.get("aliases", [])})
     assert unknown == [], "%s: awx.awx.%s has no option(s) %s" % (name, module, unknown)
     checked = {key: stand_in(value, spec.get(key, {})) for key, value in args.items()}
-    rules = {k: v for k, v in kwargs.items() if k in ("mutually_exclusive", "required_together", "required_one_of",
-                                                       "required_if", "required_by")}
+    rule_names = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
+    rules = {k: v for k, v in kwargs.items() if k in rule_names}
     result = ArgumentSpecValidator(spec, **rules).validate(checked)
     assert result.error_messages == [], "%s: %s" % (name, result.error_messages)
 

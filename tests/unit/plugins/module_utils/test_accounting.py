@@ -25,8 +25,8 @@ def night(ledger, host, group, pending, approved, installed, still_open, rejecte
     """One host's rows as the roles write them."""
     ledger.record_host("r1", host, group, {"environment": "prod", "owner": "o@example.com", "window": "sun-02"})
     ledger.record_phase("r1", host, "preflight", "ok")
-    ledger.record_phase("r1", host, "scan", "ok", data={"pending": len(pending), "patches": pending,
-                                                         "cves": sorted(set(c for p in pending for c in p["cves"]))})
+    cves = sorted(set(c for p in pending for c in p["cves"]))
+    ledger.record_phase("r1", host, "scan", "ok", data={"pending": len(pending), "patches": pending, "cves": cves})
     missing = [p["name"] for p in pending if p["name"] in approved]
     ledger.record_phase("r1", host, "approve", "ok", data={"approved": list(approved), "compliance": {
         "compliant": not missing, "status": "COMPLIANT" if not missing else "NON_COMPLIANT",

@@ -61,7 +61,7 @@ def test_the_next_five_openings_of_the_documented_example():
     """docs/maintenance_windows.md shows these for patch_tuesday(+8 03:00) in Europe/Berlin from 2026-12-04."""
     win = window("patch_tuesday(+8 03:00)", "Europe/Berlin")
     at, opens = utc("2026-12-04T00:00:00"), []
-    for _ in range(5):
+    for _round in range(5):
         at = win.next_start(at)
         opens.append(at.astimezone(win.zone).isoformat())
     # Patch Tuesdays 2026-12-08, 2027-01-12, 2027-02-09, 2027-03-09, 2027-04-13 (+8 days each)

@@ -98,8 +98,8 @@ def test_the_report_and_its_manifest_are_kept_beside_the_ledger(tmp_path):
     night.sync(now=T0, report=report, manifest=rs.manifest_entries(report))
     folder = tmp_path / "state" / "run-1"
     assert json.loads((folder / rs.REPORT).read_text()) == report
-    assert json.loads((folder / rs.MANIFEST).read_text()) == [{"name": "openssl", "version": "3.0.17"},
-                                                               {"name": "tzdata", "version": "2026a"}]
+    manifest = [{"name": "openssl", "version": "3.0.17"}, {"name": "tzdata", "version": "2026a"}]
+    assert json.loads((folder / rs.MANIFEST).read_text()) == manifest
     assert rs.manifest_entries(report, "web") == [{"name": "openssl", "version": "3.0.17"}]
     assert rs.manifest_entries({"hosts": []}) == []
     fetched = state(tmp_path, work="reader").fetch([rs.MANIFEST, rs.LEDGER])

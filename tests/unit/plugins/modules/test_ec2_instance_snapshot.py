@@ -271,10 +271,9 @@ def test_module_calls_ec2_in_the_hosts_account_and_names_a_missing_permission(ca
         return sts if service == "sts" else client
 
     with Stubber(sts) as s_sts, Stubber(client) as s_ec2:
-        s_sts.add_response("assume_role", {
-            "Credentials": {"AccessKeyId": "ASIAACCOUNTBBBBBBBBB", "SecretAccessKey": "s" * 20, "SessionToken": "token-b",
-                            "Expiration": datetime(2099, 1, 1, tzinfo=timezone.utc)}},
-            {"RoleArn": ROLE, "RoleSessionName": "night-1", "ExternalId": "ext-b"})
+        answer = {"Credentials": {"AccessKeyId": "ASIAACCOUNTBBBBBBBBB", "SecretAccessKey": "s" * 20, "SessionToken": "token-b",
+                                  "Expiration": datetime(2099, 1, 1, tzinfo=timezone.utc)}}
+        s_sts.add_response("assume_role", answer, {"RoleArn": ROLE, "RoleSessionName": "night-1", "ExternalId": "ext-b"})
         s_ec2.add_client_error("describe_snapshots", service_error_code="UnauthorizedOperation",
                                service_message="You are not authorized to perform this operation.")
         with patch_module_args({"run_id": "run-1", "instance_id": INSTANCE, "region": "us-east-1", "role_arn": ROLE,

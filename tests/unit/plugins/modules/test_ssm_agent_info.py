@@ -265,9 +265,9 @@ def test_module_one_call_sequence_per_account_and_region(capsys, monkeypatch):
             stub.assert_no_pending_responses()
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out
-    assert [m_ for m_ in made if m_[0] == "ssm"] == [("ssm", "us-east-1", "ASIAACCOUNTAAAAAAAAA"),
-                                                   ("ssm", "us-east-1", "ASIAACCOUNTBBBBBBBBB"),
-                                                   ("ssm", "eu-west-1", "ASIAACCOUNTAAAAAAAAA")]
+    ssm_clients = [m_ for m_ in made if m_[0] == "ssm"]
+    assert ssm_clients == [("ssm", "us-east-1", "ASIAACCOUNTAAAAAAAAA"), ("ssm", "us-east-1", "ASIAACCOUNTBBBBBBBBB"),
+                           ("ssm", "eu-west-1", "ASIAACCOUNTAAAAAAAAA")]
     assert out["regions"] == {"111122223333/us-east-1": {"requested": 3, "found": 3, "calls": 1, "strategy": "filter"},
                               "444455556666/us-east-1": {"requested": 2, "found": 2, "calls": 1, "strategy": "filter"},
                               "111122223333/eu-west-1": {"requested": 1, "found": 0, "calls": 1, "strategy": "filter"}}
