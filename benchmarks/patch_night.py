@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The whole patch night against a bare apt upgrade, on the same local hosts and pending set.
 
-For each size (default 3 and 6 hosts) it boots a benchmark host set (tools/localfleet,
+For each size (default 3, 6 and 12 hosts) it boots a benchmark host set (tools/localfleet,
 LOCALFLEET_HOSTS=bench, ports 2401...) fresh from the base image, then alternately runs
   bare:  one play, `apt-get update` + `apt-get dist-upgrade` on every host (no reboot)
   ours:  playbooks/patch_night.yml (preflight, scan with CVEs, approval, CR, health baseline,
@@ -32,7 +32,7 @@ After each timed run (outside timing) it reads every host's installed packages (
 what apt still has pending, and fails loudly unless ours and bare end with the same installed
 versions on every host and nothing pending.
 
-    sudo .venv/bin/python benchmarks/patch_night.py [--sizes 3,6] [--rounds 1]
+    sudo .venv/bin/python benchmarks/patch_night.py [--sizes 3,6,12] [--rounds 1]
         [--pending kernel,no-reboot,security] [--refresh-security]
 """
 
@@ -261,7 +261,7 @@ def timed(cmd, log):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="3,6")
+    parser.add_argument("--sizes", default="3,6,12")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--pending", default=",".join(PENDING_SETS),
                         help="pending sets to run, comma-separated: %s" % ",".join(PENDING_SETS))

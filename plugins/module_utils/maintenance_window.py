@@ -635,3 +635,151 @@ def window_state(params):
     spec = dict((key, params.get(key)) for key in ("schedule", "timezone", "duration", "cutoff", "schedule_offset",
                                                    "start_date", "end_date"))
     return window_from_dict(spec).state(params.get("at"), force=params.get("force"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Each host in its own window: the effective window of a host and one decision per host
+# ---------------------------------------------------------------------------------------------
+
+WINDOW_VAR = "fleetpatch_maintenance_window"
+TAG_VAR = "fleetpatch_window"
+TAG_DEFAULTS_VAR = "fleetpatch_window_defaults"
+TAG_NAME = "MaintenanceWindow"
+TAG_OPTION_KEYS = ("timezone", "duration", "cutoff", "schedule_offset", "start_date", "end_date")
+# what a tag value that gives only the schedule means (docs/maintenance_windows.md)
+TAG_DEFAULTS = {"timezone": "UTC", "duration": 4, "cutoff": 1}
+
+
+def window_from_tag(value, defaults=None):
+    """The window mapping of a tag value: `SCHEDULE[; key=value ...]` (keys of TAG_OPTION_KEYS).
+
+    `cron(0 3 ? * SUN *); timezone=Europe/Berlin; duration=3; cutoff=1`. What the tag leaves out
+    comes from `defaults` (the fleetpatch_window_defaults variable), then from TAG_DEFAULTS.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise WindowError("schedule", value, "is empty: the tag's value starts with cron(...), rate(...) or at(...)")
+    spec = dict(TAG_DEFAULTS)
+    if defaults:
+        if not isinstance(defaults, dict):
+            raise WindowError(TAG_DEFAULTS_VAR, defaults, "is not a mapping of %s" % ", ".join(TAG_OPTION_KEYS))
+        unknown = sorted(set(defaults) - set(TAG_OPTION_KEYS))
+        if unknown:
+            raise WindowError(TAG_DEFAULTS_VAR, ", ".join(unknown), "names unknown key(s); allowed: %s" % ", ".join(TAG_OPTION_KEYS))
+        spec.update((k, v) for k, v in defaults.items() if v is not None)
+    parts = value.split(";")
+    for part in parts[1:]:
+        key, equals, option = (s.strip() for s in part.partition("="))
+        if not part.strip():
+            continue
+        if not equals or key not in TAG_OPTION_KEYS or not option:
+            raise WindowError("tag option", part.strip(), "is not key=value with a key of %s (separate options with ;)"
+                              % ", ".join(TAG_OPTION_KEYS))
+        spec[key] = option
+    spec["schedule"] = parts[0].strip()
+    return spec
+
+
+def effective_window(host):
+    """(source, field, value, spec) of a host's window: its variable, else its tag, else (None, ...)."""
+    spec = host.get(WINDOW_VAR)
+    if spec is not None:
+        return "vars", WINDOW_VAR, spec, spec
+    tag = host.get(TAG_VAR)
+    if tag not in (None, ""):
+        return "tag", TAG_VAR, tag, window_from_tag(tag, host.get(TAG_DEFAULTS_VAR))
+    return None, None, None, None
+
+
+def _spec_key(spec):
+    if not isinstance(spec, dict):
+        return repr(spec)
+    return repr(sorted((str(k), str(v)) for k, v in spec.items()))
+
+
+class _Windows(object):
+    """Parses each distinct window once and judges it once per instant: linear in the hosts."""
+
+    def __init__(self, at, force):
+        self.at, self.force, self.cache = at, force, {}
+
+    def state(self, spec):
+        key = _spec_key(spec)
+        if key not in self.cache:
+            try:
+                self.cache[key] = (window_from_dict(spec).state(self.at, force=self.force), None)
+            except WindowError as exc:
+                self.cache[key] = (None, exc)
+        return self.cache[key]
+
+
+def _no_window():
+    return {"status": "none", "allowed_to_start": True, "forced": False, "source": "none",
+            "reason": "no maintenance window set (%s or the %s tag): patched whenever the night runs" % (WINDOW_VAR, TAG_NAME)}
+
+
+def _invalid(source, field, value, exc):
+    if source == "tag":
+        what = "the maintenance window tag %s (host variable %s) %r" % (TAG_NAME, field, value)
+        fix = "fix the tag: SCHEDULE[; timezone=...; duration=H; cutoff=H], see docs/maintenance_windows.md"
+    else:
+        what = "the maintenance window in %s" % field
+        fix = "fix the variable, see docs/maintenance_windows.md"
+    return {"status": "invalid", "allowed_to_start": False, "forced": False, "source": source, "field": field,
+            "value": value if isinstance(value, str) else None,
+            "reason": "%s is malformed: %s; %s" % (what, exc, fix)}
+
+
+def host_decision(host, windows):
+    """One host's window decision: status open | deferred | invalid | none, with the window's times."""
+    try:
+        source, field, value, spec = effective_window(host)
+    except WindowError as exc:
+        return _invalid("tag", TAG_VAR, host.get(TAG_VAR), exc)
+    if source is None:
+        return _no_window()
+    state, error = windows.state(spec)
+    if error is not None:
+        return _invalid(source, field, value, error)
+    decision = dict((k, state[k]) for k in ("allowed_to_start", "forced", "window_start", "window_end", "cutoff_at",
+                                            "next_start", "next_end", "seconds_until_cutoff", "timezone"))
+    decision.update(status="open" if state["allowed_to_start"] else "deferred", source=source, field=field,
+                    window=spec, schedule=spec.get("schedule"),
+                    reason=("deferred: " if not state["allowed_to_start"] else "") + state["reason"])
+    if source == "tag":
+        decision["value"] = value
+    return decision
+
+
+def _instant(at):
+    return datetime.now(UTC) if at in (None, "") else parse_instant(at, UTC, "at")
+
+
+def plan_windows(hosts, at=None, force=False):
+    """{host: decision} for every host (mappings with inventory_hostname), judged at one instant `at`."""
+    windows = _Windows(_instant(at), bool(force))
+    plan = {}
+    for host in hosts:
+        plan[host.get("inventory_hostname")] = host_decision(host, windows)
+    return plan
+
+
+def recheck_windows(names, plan, at=None, force=False):
+    """Before a batch: each named host's window judged again now.
+
+    Returns {hosts: {host: {allowed_to_start, reason, cutoff_at, next_start, seconds_until_cutoff}},
+    seconds_until_cutoff: the least left among them (None when none has a window)}.
+    """
+    windows = _Windows(_instant(at), bool(force))
+    out, least = {}, None
+    for name in names:
+        decision = (plan or {}).get(name) or {}
+        if not decision.get("window"):
+            continue
+        state, error = windows.state(decision["window"])
+        if error is not None:
+            continue  # judged invalid at the start: the host never reaches a batch
+        out[name] = dict((k, state[k]) for k in ("allowed_to_start", "reason", "window_start", "cutoff_at", "next_start",
+                                                 "seconds_until_cutoff"))
+        if state["allowed_to_start"] and state["seconds_until_cutoff"] is not None:
+            least = state["seconds_until_cutoff"] if least is None else min(least, state["seconds_until_cutoff"])
+    return {"hosts": out, "seconds_until_cutoff": least}

@@ -44,6 +44,9 @@ def build_report(run, hosts, change_requests=None):
             entry["reason"] = message
         elif status in ("not_started", "deferred"):
             entry["reason"] = host["phases"]["preflight"].get("message")
+        if status == "deferred":
+            data = host["phases"]["preflight"].get("data") or {}
+            entry["deferred"] = dict((k, data.get(k)) for k in ("schedule", "timezone", "source", "next_start", "next_end"))
         rollback = host["phases"].get("rollback")
         if rollback and status in ("rolled_back", "rollback_failed"):
             entry["rollback_reason"] = _rollback_reason(host["phases"])
@@ -93,7 +96,9 @@ def render_table(report):
         rows = [("HOST", "PATCH GROUP", "STATUS", "NOTE")]
         for host in attention:
             note = ""
-            if host.get("rollback_reason"):
+            if host.get("deferred"):
+                note = "window %s; next opens %s" % (host["deferred"].get("schedule") or "-", host["deferred"].get("next_start") or "never")
+            elif host.get("rollback_reason"):
                 note = host["rollback_reason"][:70]
             elif host.get("failed_phase"):
                 note = "%s: %s" % (host["failed_phase"], (host.get("reason") or "")[:60])

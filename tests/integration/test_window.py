@@ -1,4 +1,4 @@
-"""The maintenance window on real runs: no start outside it, no new batch after its cutoff."""
+"""The maintenance window on real runs: deferred outside it, no new batch after its cutoff."""
 
 import json
 import os
@@ -16,14 +16,17 @@ def window(schedule, duration, cutoff):
                                                          "duration": duration, "cutoff": cutoff}})
 
 
-def test_outside_the_window_nothing_starts(fleet, tmp_path):
+def test_outside_the_window_every_host_is_deferred(fleet, tmp_path):
+    """A window in the variables (here extra vars, for every host) that is closed: deferred, not failed."""
     before = installed("fp1")
     night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1", "-e", window("cron(0 0 1 1 ? 2030)", 4, 1))
-    assert night.rc != 0
-    assert "Not starting the patch night" in night.stdout
-    assert "fleetpatch_force=true" in night.stdout
-    assert not os.path.exists(os.path.join(str(tmp_path), "ledger.db"))
+    assert night.rc == 0, "no host was in its window, so none had to be patched: " + night.stdout[-2000:]
+    (host,) = night.report["hosts"]
+    assert host["status"] == "deferred" and host["deferred"]["next_start"] == "2030-01-01T00:00:00+00:00"
+    assert host["deferred"]["source"] == "vars" and "next window opens at 2030-01-01" in host["reason"]
     assert installed("fp1") == before
+    assert night.rows("SELECT phase, status FROM host_phases WHERE run_id=?", night.run_id) == [("preflight", "skipped")]
+    assert not night.report.get("change_requests"), "no change request for a group with no host in its window"
 
 
 def test_no_batch_starts_after_the_cutoff(fleet, tmp_path):
@@ -31,7 +34,7 @@ def test_no_batch_starts_after_the_cutoff(fleet, tmp_path):
     localfleet("reset", "fp1")
     localfleet("reset", "fp2")
     now = datetime.now(timezone.utc)
-    cutoff_at = (now + timedelta(seconds=75)).replace(second=0, microsecond=0)
+    cutoff_at = (now + timedelta(seconds=150)).replace(second=0, microsecond=0)
     if (cutoff_at - now).total_seconds() < 15:
         cutoff_at += timedelta(minutes=1)
     start = cutoff_at - timedelta(hours=2)  # duration 3 h, cutoff 1 h before the end
@@ -41,6 +44,9 @@ def test_no_batch_starts_after_the_cutoff(fleet, tmp_path):
                          "-e", "fleetpatch_batch_pause=%d" % pause,
                          "-e", window("cron(%d %d * * ? *)" % (start.minute, start.hour), 3, 1))
     assert night.rc != 0, "a host not started must fail the run"
+    # the progress line before each batch: k of n, its hosts, the tally, the time to the cutoff
+    assert "batch 1 of 2: 1 host(s) [web-dev-1]; so far 0 done, 0 failed;" in night.stdout, night.stdout[-3000:]
+    assert "batch 2 of 2: 1 host(s) [web-prod-1]; so far 1 done, 0 failed;" in night.stdout, night.stdout[-3000:]
     statuses = dict((h["name"], h["status"]) for h in night.report["hosts"])
     assert statuses == {"web-dev-1": "patched", "web-prod-1": "not_started"}, night.stdout[-2000:]
     assert installed("fp2") == before
