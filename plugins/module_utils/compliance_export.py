@@ -22,6 +22,7 @@ import re
 import tempfile
 from datetime import datetime
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws_roles
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES
 
 TABLES = ("hosts", "groups")
@@ -309,19 +310,34 @@ def _ssm_item(patch, status, state):
             "Status": status, "Details": details}
 
 
-def put_ssm_compliance(client, rows, compliance_type="Patch", sources=("ssm",), check_mode=False):
-    """put_compliance_items for each host record SSM manages (its source, or an mi- id).
+def put_ssm_compliance(client_for, rows, compliance_type="Patch", sources=("ssm",), check_mode=False, identities=None):
+    """put_compliance_items for each host record SSM manages (its source, or an mi- id), each in
+    its own account and region (issue #18).
 
-    Returns [{host, instance_id, items, status}] of what was (or would be) sent.
+    ``client_for(role spec or None, region or None)`` gives the SSM client of an account and region
+    (one per pair, made once); ``identities`` maps a host to its ledger attributes (region,
+    aws_role_arn, aws_external_id, aws_role_session_name, as the preflight role records them).
+    Returns [{host, instance_id, items, status}] of what was (or would be) sent; a host whose
+    account cannot be reached gets {host, instance_id, error} and the others are still sent.
     """
-    sent = []
+    sent, clients = [], {}
     for row in rows:
         managed = row.get("source") in sources or str(row.get("instance_id") or "").startswith("mi-")
         if not managed or not row.get("instance_id") or row.get("compliant") is None:
             continue
         request = ssm_compliance_items(row, compliance_type)
-        if not check_mode:
-            client.put_compliance_items(**request)
+        who = (identities or {}).get(row["host"]) or {}
+        try:
+            spec = aws_roles.role_spec(who.get("aws_role_arn"), who.get("aws_external_id"), who.get("aws_role_session_name"),
+                                       where="%s's fleetpatch_aws_role_arn" % row["host"])
+            key = (repr(spec), who.get("region"))
+            if not check_mode:
+                if key not in clients:
+                    clients[key] = client_for(spec, who.get("region"))
+                clients[key].put_compliance_items(**request)
+        except aws_roles.RoleError as exc:
+            sent.append({"host": row["host"], "instance_id": row["instance_id"], "error": str(exc)})
+            continue
         sent.append({"host": row["host"], "instance_id": row["instance_id"], "items": len(request["Items"]),
                      "status": row["compliance_status"]})
     return sent

@@ -22,7 +22,10 @@ description:
     touches another run's.
   - With O(ssm_compliance), writes each SSM-managed host's patch compliance with C(PutComplianceItems) (one
     NON_COMPLIANT item per approved patch missing or failed, one COMPLIANT item per patch installed), so the SSM
-    console and resource data sync show it.
+    console and resource data sync show it. Each host is written in its own account and region - the role
+    (C(fleetpatch_aws_role_arn)) and region the preflight role recorded for it in the ledger - with one SSM client
+    per account and region; a host whose role cannot be assumed is reported in RV(ssm) with its error and the
+    others are still written.
   - The figures are those of report.json (module_utils/accounting.py). Runs on the controller.
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
@@ -117,6 +120,7 @@ import os
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws_roles
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import compliance_export as export
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report, run_ids
@@ -127,7 +131,7 @@ except ImportError:  # AnsibleAWSModule reports the missing library
     BotoCoreError = ClientError = Exception
 
 
-def run(module, params, s3=None, ssm=None):
+def run(module, params, s3=None, ssm_for=None):
     """Publish the chosen runs; returns (changed, runs, ssm)."""
     if not os.path.exists(params["path"]):
         raise export.ExportError("no ledger at %s (path): run a patch night first" % params["path"])
@@ -152,8 +156,9 @@ def run(module, params, s3=None, ssm=None):
                 entry["removed"] += removed
                 entry["unchanged"] += unchanged
             if params["ssm_compliance"]:
-                sent += export.put_ssm_compliance(ssm, rows, params["ssm_compliance_type"], params["ssm_sources"],
-                                                  module.check_mode)
+                identities = dict((h["name"], h.get("attrs") or {}) for h in hosts)
+                sent += export.put_ssm_compliance(ssm_for, rows, params["ssm_compliance_type"], params["ssm_sources"],
+                                                  module.check_mode, identities)
             changed = changed or bool(entry["written"] or entry["removed"])
             out_runs.append(entry)
     return changed or bool(sent), out_runs, sent
@@ -179,14 +184,18 @@ def main():
     if params["bucket"] and params["prefix"].strip("/") == "":
         module.fail_json(msg="prefix must not be empty: the tables need their own folder in the bucket (default fleetpatch)")
     s3 = module.client("s3") if params["bucket"] else None
-    ssm = module.client("ssm") if params["ssm_compliance"] else None
+    def ssm_for(spec, region):  # each host's account (its role) and region; the module's own when unknown
+        return aws_roles.module_client(module, "ssm", spec, region=region or None)
+
     try:
-        changed, runs, sent = run(module, params, s3, ssm)
+        changed, runs, sent = run(module, params, s3, ssm_for if params["ssm_compliance"] else None)
     except (export.ExportError, LedgerError) as exc:
         module.fail_json(msg="compliance_publish: %s" % exc)
     except (BotoCoreError, ClientError) as exc:
         module.fail_json_aws(exc, msg="compliance_publish: writing to %s failed" % (
             "s3://%s/%s" % (params["bucket"], params["prefix"]) if params["bucket"] else "SSM compliance"))
+    for failed in [item for item in sent if item.get("error")]:
+        module.warn("SSM compliance of %s not written: %s" % (failed["host"], failed["error"]))
     module.exit_json(changed=changed, runs=runs, ssm=sent)
 
 

@@ -89,7 +89,7 @@ def test_ssm_put_compliance_items(ledger):
                                "CVEIds": "CVE-1,CVE-2", "Advisories": "DSA-1-1", "Version": "2"}}],
         "ItemContentHash": ANY, "UploadType": "COMPLETE"})
     with stubber:
-        sent = export.put_ssm_compliance(client, rows)
+        sent = export.put_ssm_compliance(lambda spec, region: client, rows)
     stubber.assert_no_pending_responses()
     # only the SSM-managed host (source ssm, mi- id); the others have no instance id
     assert sent == [{"host": "db-1", "instance_id": "mi-0123456789abcdef0", "items": 1, "status": "NON_COMPLIANT"}]
@@ -103,3 +103,39 @@ def test_ssm_compliance_needs_an_instance_id_and_a_valid_type():
         export.ssm_compliance_items(row)
     with pytest.raises(export.ExportError, match="Patch or Custom:<name>"):
         export.ssm_compliance_items(dict(row, instance_id="i-1"), "Security")
+
+
+def test_ssm_compliance_is_written_in_each_hosts_account_and_region(ledger):
+    """Issue #18: one SSM client per (role, region) from the host's ledger attributes; a role that
+    cannot be used reports that host and the others are still written. moto lacks PutComplianceItems:
+    botocore's Stubber checks each request against the SSM service model."""
+    report, hosts = load_report(ledger, "r1")
+    rows = export.host_rows(report, hosts)
+    managed = dict(rows[0], host="a-1", instance_id="i-0aaaaaaaaaaaaaaa1", source="ssm", compliant=False)
+    rows = [managed, dict(managed, host="a-2", instance_id="i-0aaaaaaaaaaaaaaa2"),
+            dict(managed, host="b-1", instance_id="i-0bbbbbbbbbbbbbbb1"), dict(managed, host="bad-1", instance_id="i-0ccccccccccccccc1")]
+    role_a, role_b = "arn:aws:iam::111122223333:role/fp", "arn:aws:iam::444455556666:role/fp"
+    identities = {"a-1": {"region": "eu-west-1", "aws_role_arn": role_a}, "a-2": {"region": "eu-west-1", "aws_role_arn": role_a},
+                  "b-1": {"region": "us-east-1", "aws_role_arn": role_b, "aws_external_id": "ext-b"},
+                  "bad-1": {"region": "us-east-1", "aws_role_arn": "fp"}}
+    stubs, made = [], []
+
+    def client_for(spec, region):
+        made.append((spec["role_arn"], spec["external_id"], region))
+        client = boto3.client("ssm", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+        stub = Stubber(client)
+        for row in rows:
+            if identities[row["host"]].get("aws_role_arn") == spec["role_arn"]:
+                stub.add_response("put_compliance_items", {},
+                                  dict(export.ssm_compliance_items(row), ExecutionSummary=ANY, ItemContentHash=ANY))
+        stub.activate()
+        stubs.append(stub)
+        return client
+
+    sent = export.put_ssm_compliance(client_for, rows, identities=identities)
+    assert made == [(role_a, None, "eu-west-1"), (role_b, "ext-b", "us-east-1")]   # one client per account and region
+    for stub in stubs:
+        stub.assert_no_pending_responses()
+    assert [s["host"] for s in sent if "items" in s] == ["a-1", "a-2", "b-1"]
+    bad = [s for s in sent if s.get("error")]
+    assert len(bad) == 1 and bad[0]["host"] == "bad-1" and "is not an IAM role ARN" in bad[0]["error"]
