@@ -5,11 +5,17 @@ moto server is seeded with the demo EC2 instances, and every test reads what rea
 package versions on the hosts over ssh, rows in the SQLite ledger, report.json.
 """
 
+import contextlib
 import json
 import os
 import re
+import signal
+import socket
 import sqlite3
 import subprocess
+import tempfile
+import time
+import urllib.request
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -163,3 +169,41 @@ class WhenPhase(object):
         self.thread.join(timeout)
         if self.error:
             raise self.error
+
+
+# ----------------------------------------------------------------- a moto server of a test's own
+
+@contextlib.contextmanager
+def own_moto(port):
+    """A moto server of the test's own on 127.0.0.1:`port` (not the fleet's on 5000), stopped after.
+
+    Yields its URL. Fails clearly when the port is taken or the server does not answer in 30 s;
+    stops it with SIGTERM, then SIGKILL when it outlives that by 10 s (werkzeug may).
+    """
+    url = "http://127.0.0.1:%d" % port
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise AssertionError("port %d on 127.0.0.1 is in use: this test starts its own moto server there" % port)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise AssertionError("moto server on %s did not start: %s" % (url, log.read().decode()[-2000:]))
+                time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        log.close()

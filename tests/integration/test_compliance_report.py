@@ -12,12 +12,11 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.request
 
 import boto3
 import pytest
 from dashboardlib import check_dashboard_equals_report, dashboard_figures
-from fleetlib import ROOT, VENV_BIN
+from fleetlib import ROOT, VENV_BIN, own_moto
 from test_notify import Mailbox
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger
@@ -34,25 +33,11 @@ ZLIB = {"name": "zlib1g", "candidate_version": "5", "installed_version": "4", "s
 
 @pytest.fixture(scope="module")
 def s3():
-    server = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(PORT)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(ENDPOINT + "/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("moto did not start: %s" % server.stderr.read().decode()[-2000:])
-                time.sleep(0.2)
+    with own_moto(PORT):
         client = boto3.client("s3", region_name="us-east-1", endpoint_url=ENDPOINT,
                               aws_access_key_id="testing", aws_secret_access_key="testing")
         client.create_bucket(Bucket=BUCKET)
         yield client
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def host_night(ledger, run_id, host, group, env, patched, still_open=()):

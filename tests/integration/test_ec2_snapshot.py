@@ -9,13 +9,12 @@ in tests/unit/plugins/modules/test_ec2_instance_snapshot.py.
 import json
 import os
 import subprocess
-import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from fleetlib import own_moto
 
 from ansible_collections.fleetpatch.hybrid.plugins.modules import ec2_instance_snapshot as module
 
@@ -30,27 +29,9 @@ AWS = {"endpoint_url": ENDPOINT, "access_key": "testing", "secret_key": "testing
 
 @pytest.fixture(scope="module")
 def moto():
-    server = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(PORT)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(ENDPOINT + "/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("moto server on %s did not start: %s" % (ENDPOINT, server.stderr.read().decode()[-2000:]))
-                time.sleep(0.2)
+    with own_moto(PORT):
         yield boto3.client("ec2", region_name="us-east-1", endpoint_url=ENDPOINT,
                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="module")

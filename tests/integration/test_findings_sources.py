@@ -7,14 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 from cr_servers.base import free_port
 from findings_servers.qualys import QualysServer
 from findings_servers.tenable import TenableServer
-from fleetlib import ROOT, VENV_BIN
+from fleetlib import ROOT, VENV_BIN, own_moto
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import findings_sources as S
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.http_client import HttpError
@@ -120,20 +119,8 @@ def test_qualys_bad_password_is_a_source_error_without_the_password():
 
 @pytest.fixture(scope="module")
 def moto():
-    port = free_port(5650)
-    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"])
-    proc = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = "http://127.0.0.1:%d" % port
-    for _attempt in range(100):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with own_moto(free_port(5650)) as url:
+        yield url
 
 
 def inspector_finding(instance, cve, name, version, release, fixed, status="ACTIVE", severity="HIGH"):

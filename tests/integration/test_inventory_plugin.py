@@ -12,7 +12,6 @@ SSM answers from botocore's Stubber, which checks requests and responses against
 import importlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import boto3
 import pytest
 import yaml
 from botocore.stub import Stubber
+from fleetlib import own_moto
 
 pytestmark = pytest.mark.integration
 
@@ -43,27 +43,11 @@ def port_open(port):
 
 
 @pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    if port_open(PORT):
-        pytest.fail("port %d on 127.0.0.1 is in use: these tests start their own moto server there" % PORT)
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
-    proc = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(PORT)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 30
-    while not port_open(PORT):
-        if proc.poll() is not None or time.time() > deadline:
-            pytest.fail("moto server did not start; see %s" % log.name)
-        time.sleep(0.1)
-    yield ENDPOINT
-    SESSIONS.clear()
-    IMAGES.clear()
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    log.close()
+def moto():
+    with own_moto(PORT):
+        yield ENDPOINT
+        SESSIONS.clear()
+        IMAGES.clear()
 
 
 SESSIONS = {}

@@ -14,13 +14,12 @@ account, the role and the missing permission named, while the other hosts are pa
 import json
 import os
 import subprocess
-import time
 import urllib.request
 import uuid
 
 import boto3
 import pytest
-from fleetlib import HOSTS, ROOT, VENV_BIN, expected_versions, installed, localfleet
+from fleetlib import HOSTS, ROOT, VENV_BIN, expected_versions, installed, localfleet, own_moto
 
 pytestmark = pytest.mark.integration
 
@@ -54,27 +53,8 @@ def as_account(url, base, account):
 
 @pytest.fixture(scope="module")
 def moto_accounts():
-    process = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(MOTO_PORT)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = "http://127.0.0.1:%d" % MOTO_PORT
-    for _attempt in range(150):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("moto_server did not start on %s" % url)
-    try:
+    with own_moto(MOTO_PORT) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:  # werkzeug may keep serving a while after SIGTERM
-            process.kill()
-            process.wait(10)
 
 
 @pytest.fixture(scope="module")

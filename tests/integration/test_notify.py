@@ -9,17 +9,15 @@ import email
 import email.policy
 import json
 import os
-import subprocess
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
 from aiosmtpd import controller as aiosmtpd_controller  # requirements-test.txt
 from cr_servers.base import free_port
-from cr_servers.collection import ROOT, VENV_BIN, run_playbook
+from cr_servers.collection import ROOT, run_playbook
+from fleetlib import own_moto
 
 MOTO_PORT = 5103
 PLAYBOOK = open(os.path.join(ROOT, "playbooks", "notify.yml")).read()
@@ -85,22 +83,9 @@ def webhooks():
 
 @pytest.fixture(scope="module")
 def moto():
-    """Our own moto server on 127.0.0.1:5103 (not the lead's on 5000)."""
-    process = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(MOTO_PORT)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = "http://127.0.0.1:%d" % MOTO_PORT
-    for _attempt in range(100):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("moto_server did not start on %s" % url)
-    yield url
-    process.terminate()
-    process.wait(10)
+    """Our own moto server on 127.0.0.1:5103 (not the fleet's on 5000)."""
+    with own_moto(MOTO_PORT) as url:
+        yield url
 
 
 def sns_queue(moto_url, topic):

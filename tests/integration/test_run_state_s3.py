@@ -5,17 +5,16 @@ ledger writes rely on). Also the run_state action in a playbook on localhost. No
 
 import json
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
 import threading
-import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
+from fleetlib import own_moto
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import run_state as rs
@@ -37,25 +36,13 @@ def port_open(port):
 
 
 @pytest.fixture(scope="module")
-def moto(tmp_path_factory, monkeypatch_module):
-    if port_open(PORT):
-        pytest.fail("port %d on 127.0.0.1 is in use: this test starts its own moto server there" % PORT)
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
-    proc = subprocess.Popen([os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(PORT)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 30
-    while not port_open(PORT):
-        if proc.poll() is not None or time.time() > deadline:
-            pytest.fail("moto server did not start; see %s" % log.name)
-        time.sleep(0.1)
-    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                       ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ENDPOINT_URL_S3", ENDPOINT)):
-        monkeypatch_module.setenv(key, value)
-    boto3.client("s3", region_name="us-east-1", endpoint_url=ENDPOINT).create_bucket(Bucket=BUCKET)
-    yield ENDPOINT
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(10)
-    log.close()
+def moto(monkeypatch_module):
+    with own_moto(PORT):
+        for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                           ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ENDPOINT_URL_S3", ENDPOINT)):
+            monkeypatch_module.setenv(key, value)
+        boto3.client("s3", region_name="us-east-1", endpoint_url=ENDPOINT).create_bucket(Bucket=BUCKET)
+        yield ENDPOINT
 
 
 @pytest.fixture(scope="module")
