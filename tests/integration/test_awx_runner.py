@@ -139,8 +139,11 @@ def test_job_2_in_a_new_empty_dir_resumes_from_s3_and_repeats_nothing(jobs):
     assert data["fleetpatch_result_cves_closed"] and data["fleetpatch_result_change_requests"]
 
 
-@pytest.mark.xfail(strict=True, reason="a resumed night re-judges the hosts job 1 patched (rescan: compliant); "
-                                        "never re-judging a finished host is issue 11's host state machine")
+REJUDGED = ("a resumed night re-judges the hosts job 1 patched (rescan: compliant); "
+            "never re-judging a finished host is issue 11's host state machine")
+
+
+@pytest.mark.xfail(strict=True, reason=REJUDGED)
 def test_job_2_reports_job_1s_hosts_as_patched_not_rejudged(jobs):
     dummy, dummy1, (second, dummy3, dummy4), dummy2 = jobs
     report = json.loads(second.kept["report.json"])
