@@ -184,6 +184,7 @@ def main():
     if params["bucket"] and params["prefix"].strip("/") == "":
         module.fail_json(msg="prefix must not be empty: the tables need their own folder in the bucket (default fleetpatch)")
     s3 = module.client("s3") if params["bucket"] else None
+
     def ssm_for(spec, region):  # each host's account (its role) and region; the module's own when unknown
         return aws_roles.module_client(module, "ssm", spec, region=region or None)
 
