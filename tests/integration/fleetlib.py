@@ -212,7 +212,7 @@ def own_moto(port):
 
 
 # Tests that failed in the lead's final full `make test` of session 4, run after the last merges of
-# that session (append-only ledger, dry run, findings, per-host windows), some of them only in the
-# full run's order (test_preflight's required case passed alone). Not yet diagnosed: see the
-# session 4 closing note. Fix each, then drop its mark: a non-strict xfail asserts nothing.
+# that session (append-only ledger, dry run, findings, accounting, per-host windows). Not yet
+# diagnosed: see the session 4 closing note. Fix each, then drop its mark: a non-strict xfail
+# asserts nothing.
 UNDIAGNOSED = pytest.mark.xfail(strict=False, reason="failed in session 4's final full run after the last merges; undiagnosed")

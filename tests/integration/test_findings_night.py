@@ -9,7 +9,7 @@ report.json. A second night with an unreadable source records the failure and st
 import json
 
 import pytest
-from fleetlib import UNDIAGNOSED, installed, localfleet, run_playbook
+from fleetlib import installed, localfleet, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,6 @@ def extra(tmp_path, found):
     return ("-e", "@%s" % path)
 
 
-@UNDIAGNOSED
 def test_patched_findings_close_and_the_rejected_one_stays_open(fleet, tmp_path):
     for host in ("fp1", "fp3"):
         localfleet("reset", host)
@@ -92,7 +91,6 @@ def test_patched_findings_close_and_the_rejected_one_stays_open(fleet, tmp_path)
     assert "findings still open: CVE-2026-50001 fp-kernel (fp-kernel 6.1.0-1 is older than the fixed version 6.1.0-2" in notes["db-prod"]
 
 
-@UNDIAGNOSED
 def test_an_unreadable_source_is_recorded_and_the_night_goes_on(fleet, tmp_path):
     localfleet("reset", "fp1")
     broken = tmp_path / "broken.json"

@@ -1,11 +1,12 @@
 """fleetpatch.hybrid.scan: the fleet is scanned, nothing changes, compliance lands in the ledger and report."""
 
 import pytest
-from fleetlib import installed, localfleet, run_playbook
+from fleetlib import UNDIAGNOSED, installed, localfleet, run_playbook
 
 pytestmark = pytest.mark.integration
 
 
+@UNDIAGNOSED
 def test_scan_changes_nothing_and_reports_compliance(fleet, tmp_path):
     localfleet("reset", "fp1")
     localfleet("reset", "fp3")
@@ -24,6 +25,7 @@ def test_scan_changes_nothing_and_reports_compliance(fleet, tmp_path):
     assert phases == [("approve",), ("preflight",), ("scan",)]
 
 
+@UNDIAGNOSED
 @pytest.mark.parametrize("product,missing", [("Debian11", 0), ("Debian12", 6)])
 def test_rules_approve_by_product(fleet, tmp_path, product, missing):
     """The host reports its product (Debian12): a rule for Debian11 approves none of its patches, one for Debian12 all."""

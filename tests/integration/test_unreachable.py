@@ -11,7 +11,7 @@ import json
 import uuid
 
 import pytest
-from fleetlib import DEBIAN_TARGETS, HOSTS, UNDIAGNOSED, WhenPhase, expected_versions, installed, localfleet, power_off, run_playbook
+from fleetlib import DEBIAN_TARGETS, HOSTS, WhenPhase, expected_versions, installed, localfleet, power_off, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,6 @@ def night_with_a_lost_host(fleet, tmp_path):
         localfleet("reset", HOSTS[LOST])
 
 
-@UNDIAGNOSED
 def test_lost_host_is_recorded_unreachable_and_the_others_are_patched(night_with_a_lost_host):
     night, watcher = night_with_a_lost_host
     before, after = expected_versions()

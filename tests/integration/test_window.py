@@ -6,7 +6,7 @@ import subprocess
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fleetlib import ROOT, UNDIAGNOSED, VENV_BIN, installed, localfleet, run_playbook
+from fleetlib import ROOT, VENV_BIN, installed, localfleet, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +16,6 @@ def window(schedule, duration, cutoff):
                                                          "duration": duration, "cutoff": cutoff}})
 
 
-@UNDIAGNOSED
 def test_outside_the_window_every_host_is_deferred(fleet, tmp_path):
     """A window in the variables (here extra vars, for every host) that is closed: deferred, not failed."""
     before = installed("fp1")
