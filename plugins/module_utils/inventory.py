@@ -21,6 +21,8 @@ import re
 import unicodedata
 from xml.parsers import expat
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.aws_roles import EXTERNAL_ID, ROLE_ARN
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.aws_roles import SESSION_NAME as ROLE_SESSION_NAME
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt, shorten
 
 try:
@@ -58,7 +60,6 @@ HOSTNAME_CHOICES = tuple(sorted(set(EC2_NAME_FIELDS) | set(SSM_NAME_FIELDS))) + 
 EC2_ADDRESS_CHOICES = ("private-ip-address", "public-ip-address", "private-dns-name", "public-dns-name")
 
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 INSTANCE_ID = re.compile(r"^(i|mi)-[0-9a-f]{8,17}$")
 GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
@@ -271,8 +272,6 @@ def validate_sources(sources):
 
 
 ROLE_KEYS = ("role_arn", "external_id", "session_name")
-ROLE_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
-EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
 
 def _assume_roles(value, where):
