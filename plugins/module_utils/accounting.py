@@ -26,6 +26,8 @@ Per patch group and per run (aggregate), each name says what it counts:
 
 from __future__ import annotations
 
+from .lifecycle import SUCCEEDED
+
 # How each outcome word counts in the console's compact columns: what an operator asks first is
 # "did it patch, did it break, did it wait, was there nothing to do".
 COLUMNS = ("patched", "failed", "deferred", "skipped")
@@ -254,7 +256,7 @@ def close_notes(report, patch_group, close_code, correlation=None, details=None)
         if host["cves_still_open"]:
             parts.append("still open %s" % _ids(host["cves_still_open"]))
         reason = host.get("rollback_reason") or host.get("reason")
-        if reason and host["status"] not in ("patched", "compliant"):
+        if reason and host["status"] not in SUCCEEDED:
             parts.append("reason: %s" % reason)
         if details.get(host["name"]) and host.get("findings"):
             parts.append(details[host["name"]])

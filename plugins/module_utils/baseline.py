@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
-from . import debversion, vulndata, windows_updates
+from . import debversion, lifecycle, vulndata, windows_updates
 from . import dnf as dnflib
 from . import findings as findingslib
 from . import zypper as zypperlib
@@ -483,7 +483,7 @@ def manifest_from_report(report, patch_group=None, hosts=None, field="approved_m
             continue
         if hosts is not None and host.get("name") not in hosts:
             continue
-        if host.get("status") not in ("patched", "compliant"):
+        if host.get("status") not in lifecycle.SUCCEEDED:
             continue
         for change in host.get("patched") or []:
             if change.get("name") and change.get("to"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import accounting, cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import add_to_report
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES, failed_phase, host_status
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES, SUCCEEDED, failed_phase, host_status
 
 __all__ = ("build_report", "render_table", "host_status", "failed_phase", "load_report", "run_ids", "change_requests")
 
@@ -91,7 +91,7 @@ def render_table(report):
     """What a person watching a terminal reads at the end of a night: the hosts that need a look
     (not patched and not compliant), then one compact row per patch group and the run's totals."""
     lines = []
-    attention = [h for h in report["hosts"] if h["status"] not in ("patched", "compliant")]
+    attention = [h for h in report["hosts"] if h["status"] not in SUCCEEDED]
     if attention:
         rows = [("HOST", "PATCH GROUP", "STATUS", "NOTE")]
         for host in attention:

@@ -36,7 +36,7 @@ BOUNDARIES = [
     ("reboot", {"FLEETPATCH_KILL_AFTER_TASK": "Record the reboot decision"}),
     ("validate", {"FLEETPATCH_KILL_AFTER_TASK": "Record the skipped validation"}),
     ("rescan", {"FLEETPATCH_KILL_AFTER_TASK": "Record the verified package changes"}),
-    ("report", {"FLEETPATCH_KILL_AFTER_TASK": "Show the per-host summary"}),
+    ("report", {"FLEETPATCH_KILL_AFTER_TASK": "Write the report"}),
 ]
 
 
