@@ -42,6 +42,12 @@ options:
     description: restore (put back what stays broken) or finish (only finish), with O(mode=judge).
     type: str
     default: restore
+  probe:
+    description:
+      - With O(mode=reason), the repair probe's stdout. On dnf and yum its C(===LOG) section (the last
+        transaction of /var/log/dnf.rpm.log) names the failing package and scriptlet when the task
+        result says only "Transaction failed".
+    type: str
 """
 
 EXAMPLES = r"""
@@ -61,12 +67,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import install_failure
 
 
-def _install_failure(value, mode="reason", manager="apt", approved=None, policy="restore"):
+def _install_failure(value, mode="reason", manager="apt", approved=None, policy="restore", probe=None):
     try:
         if mode == "reason":
             value = value or {}
             output = "\n".join(str(value.get(k) or "") for k in ("stdout", "stderr", "msg", "module_stdout", "module_stderr"))
-            return install_failure.reason(output, manager)
+            # ansible.builtin.dnf: failures is a list of rpm's messages per failed transaction
+            output += "\n" + "\n".join(_flat(value.get("failures")))
+            return install_failure.reason(output, manager, log=install_failure.state(probe)["log"] if probe else None)
         if mode == "installed":
             value = value or {}
             output = "\n".join(str(value.get(k) or "") for k in ("stdout", "msg")) + "\n" + "\n".join(
@@ -77,6 +85,12 @@ def _install_failure(value, mode="reason", manager="apt", approved=None, policy=
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise AnsibleFilterError("install_failure(%s): %s" % (mode, exc))
     raise AnsibleFilterError("install_failure: mode %r is not one of reason, judge, installed" % (mode,))
+
+
+def _flat(value):
+    if isinstance(value, (list, tuple)):
+        return [line for item in value for line in _flat(item)]
+    return [str(value)] if value else []
 
 
 class FilterModule(object):

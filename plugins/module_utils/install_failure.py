@@ -47,13 +47,22 @@ def _rpm_name(nevra):
     return parts[0] if len(parts) == 3 else base
 
 
-def reason(output, manager="apt"):
+def reason(output, manager="apt", log=None):
     """{package, step, message} of a failed install from the package manager's output.
 
-    ``package`` and ``step`` are None when the output names neither; ``message`` is one line.
+    ``log``: the package manager's own log of the transaction (the repair probe's ``===LOG``,
+    read by ``state()``), used when the install's result names no scriptlet: ansible.builtin.dnf
+    returns rpm's errors ("lua script failed: ...", "NEVRA: install failed") or only
+    "Transaction failed", while the scriptlet ("Error in PREIN scriptlet in rpm package NAME")
+    is named in /var/log/dnf.rpm.log.
+    ``package`` and ``step`` are None when neither names them; ``message`` is one line.
     """
     text = "\n".join(_lines(output))
     found = _rpm_reason(text) if manager in ("dnf", "yum", "zypper") else _apt_reason(text)
+    # only a transaction that ran (and failed) is in the log; an older one must not be blamed
+    if (log and manager in ("dnf", "yum") and (found is None or found["step"] == "install")
+            and re.search(r"Transaction failed|scriptlet|lua script failed|: install failed", text)):
+        found = _rpm_reason("\n".join(_lines(log))) or found
     if found:
         return found
     errors = [line for line in text.splitlines() if line.startswith(("E: ", "Error: ", "error: "))
@@ -102,11 +111,21 @@ def _rpm_reason(text):
     if match:
         package = _rpm_name(match.group(2))
         step = RPM_SCRIPTLETS.get(match.group(1).upper(), match.group(1))
-        return {"package": package, "step": step, "message": ("%s: %s scriptlet failed (%s)" % (package, step, match.group(2)))[:300]}
+        # what the scriptlet itself said, when rpm logged it just before (a Lua scriptlet's error)
+        said = re.findall(r"^(?:\S+ INFO )?error: (.+)$", text[:match.start()], re.M)
+        detail = said[-1].strip() if said and "scriptlet" not in said[-1] else match.group(2)
+        return {"package": package, "step": step, "message": ("%s: %s scriptlet failed (%s)" % (package, step, detail))[:300]}
     match = re.search(r"(?:Error downloading packages:\s*\n\s*|Download \(curl\) error for '?)(\S+?)'?:\s+(.+)", text)
     if match:
         package = _rpm_name(match.group(1))
         return {"package": package, "step": "download", "message": ("%s: download failed: %s" % (package, match.group(2).strip()))[:300]}
+    match = re.search(r"^error: (\S+): install failed", text, re.M)
+    if match:
+        # rpm's words for a package of the transaction that was not installed (a failed %pre, ...)
+        package = _rpm_name(match.group(1))
+        said = [x for x in re.findall(r"^error: (.+)$", text[:match.start()], re.M)]
+        return {"package": package, "step": "install", "message": ("%s: install failed (%s)" % (
+            package, said[-1].strip() if said else match.group(1)))[:300]}
     match = re.search(r"Installation of (\S+) failed", text)
     if match:
         package = _rpm_name(match.group(1))
@@ -144,10 +163,11 @@ def state(output):
     """{audit: text, packages: {name: {version, status}}} from the repair probe's output.
 
     The probe prints ``===FINISH`` (the finishing step's output), ``===AUDIT`` (what the package
-    manager says is broken: dpkg --audit, dnf check, zypper verify) and ``===STATE`` (one line per
-    package: name, version, status; dpkg's db:Status-Abbrev, ``ii`` when fully installed).
+    manager says is broken: dpkg --audit, dnf check, zypper verify), ``===STATE`` (one line per
+    package: name, version, status; dpkg's db:Status-Abbrev, ``ii`` when fully installed) and, on
+    dnf/yum, ``===LOG`` (the tail of /var/log/dnf.rpm.log: ``log`` is its last transaction).
     """
-    sections, current = {"FINISH": [], "AUDIT": [], "STATE": []}, None
+    sections, current = {"FINISH": [], "AUDIT": [], "STATE": [], "LOG": []}, None
     for line in (output or "").splitlines():
         if line.startswith("===") and line[3:].strip() in sections:
             current = line[3:].strip()
@@ -160,7 +180,22 @@ def state(output):
         if len(fields) >= 3 and fields[0]:
             packages[fields[0]] = {"version": fields[1] or None, "status": fields[2].strip()}
     audit = "\n".join(line for line in sections["AUDIT"] if line.strip()).strip()
-    return {"audit": audit, "packages": packages, "finish": "\n".join(sections["FINISH"]).strip()}
+    return {"audit": audit, "packages": packages, "finish": "\n".join(sections["FINISH"]).strip(),
+            "log": _last_transaction(sections["LOG"])}
+
+
+def _last_transaction(lines):
+    """The lines of dnf.rpm.log's last run that did something (each run starts with a
+    "--- logging initialized ---" line; a run that only read, like dnf check, adds nothing else)."""
+    runs, current = [], []
+    for line in lines:
+        if line.rstrip().endswith("--- logging initialized ---"):
+            runs.append(current)
+            current = []
+        elif line.strip():
+            current.append(line)
+    runs.append(current)
+    return "\n".join(next((run for run in reversed(runs) if run), []))
 
 
 def judge(approved, probe, policy="restore"):

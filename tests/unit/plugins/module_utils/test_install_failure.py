@@ -3,7 +3,10 @@
 The apt/dpkg fixtures were recorded from apt-get 2.6 / dpkg 1.21 on a Debian bookworm root (the
 local hosts' base image): a package whose postinst fails in the same transaction as one that
 sets the reboot-required flag, then `dpkg --configure -a`, `dpkg --audit` and dpkg-query.
-The rpm/zypper lines are rpm 4.x's and zypper's message formats (no EL/SUSE host ran here).
+The rpm/zypper lines are rpm 4.x's and zypper's message formats (no SUSE host ran here);
+dnf_rpm_prein.log is /var/log/dnf.rpm.log as Debian's dnf 4.14 / rpm 4.18 wrote it on the local
+EL-like host after a transaction whose Lua %pre failed (one older, unrelated transaction prepended),
+and the "Transaction failed" result is what ansible.builtin.dnf returned for it.
 """
 
 import os
@@ -76,6 +79,32 @@ def test_state_and_judge_after_the_repair():
 def test_reasons(output, manager, expected):
     found = reason(output, manager)
     assert (found["package"], found["step"], found["message"]) == expected
+
+
+def test_a_failed_rpm_scriptlet_is_named_from_the_dnf_log():
+    """ansible.builtin.dnf says only "Transaction failed"; the probe's ===LOG (the last transaction of
+    dnf.rpm.log, not an older one and not the empty run of dnf check) names the package and scriptlet."""
+    result = {"msg": "Unknown Error occurred: Transaction failed", "failures": [], "results": []}
+    # what ansible-core 2.19's dnf module returned for it on the EL-like host: rpm's errors, no scriptlet named
+    returned = {"msg": "Failed to install some of the specified packages", "rc": 1, "results": [], "failures": [[
+        "error: lua script failed: fp-hook 1.0-2.el9: cannot install", "error: fp-hook-1.0-2.el9.noarch: install failed",
+        "error: fp-hook-1.0-1.el9.noarch: erase skipped"]]}
+    assert install_failure(returned, "reason", manager="dnf") == {"package": "fp-hook", "step": "install", "message": (
+        "fp-hook: install failed (lua script failed: fp-hook 1.0-2.el9: cannot install)")}
+    probe = "===FINISH\n===LOG\n%s===AUDIT\n===STATE\nfp-hook\t1.0-1.el9\tii\n" % fixture("dnf_rpm_prein.log")
+    seen = state(probe)
+    assert seen["log"].splitlines()[0].endswith("SUBDEBUG Upgrade: fp-hook-1.0-2.el9.noarch")
+    assert "fp-old" not in seen["log"]
+    assert install_failure(returned, "reason", manager="dnf", probe=probe) == {
+        "package": "fp-hook", "step": "%pre", "message": "fp-hook: %pre scriptlet failed (lua script failed: fp-hook: cannot install)"}
+    assert install_failure(result, "reason", manager="dnf", probe=probe) == {
+        "package": "fp-hook", "step": "%pre", "message": "fp-hook: %pre scriptlet failed (lua script failed: fp-hook: cannot install)"}
+    # without the log, or when the transaction never ran (a depsolve error), the log is not blamed
+    assert install_failure(result, "reason", manager="dnf")["package"] is None
+    depsolve = {"msg": "Depsolve Error occurred: nothing provides fp-lib needed by fp-app"}
+    assert install_failure(depsolve, "reason", manager="dnf", probe=probe) == {
+        "package": None, "step": None, "message": "Depsolve Error occurred: nothing provides fp-lib needed by fp-app"}
+    assert install_failure(result, "reason", manager="apt", probe=probe)["package"] is None
 
 
 def test_bad_input():
