@@ -139,3 +139,34 @@ def test_without_cr_required_patching_goes_ahead(tmp_path, required, blocked):
     assert facts["blocked"] == blocked
     assert "value of change_type must be one of: normal, standard, emergency, got: urgent" in facts["opened"]["db"]["error"]
     assert "patching goes ahead (change_request_required is false)" in result.stdout
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["refused", "allowed-without-token"])
+def test_a_jira_site_redirecting_to_another_host(tmp_path, allowed):
+    """Jira behind a redirect to another host (localhost instead of 127.0.0.1, another port): without
+    change_request_redirect_hosts the change is not opened and the other host gets no request; with
+    it the redirect is followed without the token, so the Jira stand-in answers 401."""
+    from cr_servers.jira import JiraServer
+    from cr_servers.redirector import Redirector
+
+    token = "jira-api-token-of-the-CAB"
+    with JiraServer(accounts={"bot@example.com": token}) as jira, \
+            Redirector(jira.url.replace("127.0.0.1", "localhost"), status=302) as site:
+        extra = {
+            "change_request_groups": [GROUPS[0]], "outcomes": {}, "change_request_backend": "jira",
+            "change_request_retries": 0,
+            "change_request_jira": {"url": site.url, "user": "bot@example.com", "token": token, "project": "ITCHG"},
+        }
+        if allowed:
+            extra["change_request_redirect_hosts"] = ["localhost"]
+        result, facts, ledger = night(tmp_path, extra)
+        opened = facts["opened"]["web"]
+        assert opened["ok"] is False and not jira.issues
+        assert site.log and site.log[0]["headers"]["Authorization"].startswith("Basic ")
+        if allowed:
+            assert jira.log, "the allowed redirect was followed"
+            assert "401" in opened["error"], opened["error"]
+        else:
+            assert jira.log == [], "the other host got no request at all"
+            assert "to another host" in opened["error"] and "redirect_hosts" in opened["error"], opened["error"]
+        assert token not in result.stdout + result.stderr
