@@ -170,3 +170,52 @@ def test_a_jira_site_redirecting_to_another_host(tmp_path, allowed):
             assert jira.log == [], "the other host got no request at all"
             assert "to another host" in opened["error"] and "redirect_hosts" in opened["error"], opened["error"]
         assert token not in result.stdout + result.stderr
+
+
+OPEN_ONLY = """
+- name: Open, and keep what the role says
+  hosts: localhost
+  gather_facts: false
+  vars:
+    fleetpatch_run_id: run-42
+    fleetpatch_ledger_path: "{ledger}"
+  tasks:
+    - name: Open the changes
+      ansible.builtin.include_role:
+        name: fleetpatch.hybrid.change_request
+        tasks_from: open
+    - name: Keep the facts and the module's answers for the test (also in check mode)
+      ansible.builtin.copy:
+        content: "{{{{ {{'opened': change_request_opened, 'results': __change_request_open.results}} | to_json }}}}"
+        dest: "{facts}"
+        mode: "0644"
+      check_mode: false
+"""
+
+
+def test_check_mode_finds_the_existing_change_and_does_not_claim_to_create_it(tmp_path):
+    """A rerun of a run whose changes exist, in --check: the local backend reads the same ledger (its
+    path holds '#', '?' and a space, which once made sqlite open another file), finds each change by
+    its correlation id and says it would create none; the ledger is left as it was."""
+    ledger = tmp_path / "out #1?x=y" / "ledger.db"
+    facts = tmp_path / "facts.json"
+    book = OPEN_ONLY.format(ledger=ledger, facts=facts)
+    extra = {"change_request_groups": GROUPS}
+    first = run_playbook(book, tmp_path, extra)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    opened = json.loads(facts.read_text())["opened"]
+    assert {k: v["number"] for k, v in opened.items()} == {"web": "CHG0001001", "db": "CHG0001002"}
+    assert all(r["created"] for r in json.loads(facts.read_text())["results"])
+    rows = query(ledger, "SELECT * FROM change_requests ORDER BY number")
+    assert not (tmp_path / "out ").exists()      # no file named by the part before the '#'
+
+    check = run_playbook(book, tmp_path, extra, check=True)
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-2000:]
+    seen = json.loads(facts.read_text())
+    assert {k: (v["number"], v["ok"]) for k, v in seen["opened"].items()} == {
+        "web": ("CHG0001001", True), "db": ("CHG0001002", True)}
+    for result in seen["results"]:
+        assert result["created"] is False and result["payload"] is None, result
+        assert "create" not in [a["action"] for a in result["actions"]], result["actions"]
+        assert result["changed"] is False
+    assert query(ledger, "SELECT * FROM change_requests ORDER BY number") == rows
