@@ -86,12 +86,16 @@ ZYPPER_DRY_RUN = """<?xml version='1.0'?>
 <message type="info">Resolving package dependencies...</message>
 <install-summary download-size="1843200" space-usage-diff="4096" packages-to-change="3">
 <to-upgrade>
-<solvable type="package" name="openssl-3" edition="3.0.8-150500.5.20.1" arch="x86_64" edition-old="3.0.8-150500.5.14.1" summary="Secure Sockets and Transport Layer Security"/>
-<solvable type="package" name="libopenssl3" edition="3.0.8-150500.5.20.1" arch="x86_64" edition-old="3.0.8-150500.5.14.1" summary="Secure Sockets and Transport Layer Security"/>
+<solvable type="package" name="openssl-3" edition="3.0.8-150500.5.20.1" arch="x86_64" edition-old="3.0.8-150500.5.14.1"
+ summary="Secure Sockets and Transport Layer Security"/>
+<solvable type="package" name="libopenssl3" edition="3.0.8-150500.5.20.1" arch="x86_64" edition-old="3.0.8-150500.5.14.1"
+ summary="Secure Sockets and Transport Layer Security"/>
 </to-upgrade>
 <to-install>
-<solvable type="package" name="crypto-policies" edition="20230920.570ea89-150500.3.3.1" arch="noarch" summary="System-wide crypto policies"/>
-<solvable type="patch" name="SUSE-SLE-Module-Basesystem-15-SP5-2024-123" edition="1" arch="noarch" summary="Security update for openssl-3"/>
+<solvable type="package" name="crypto-policies" edition="20230920.570ea89-150500.3.3.1"
+ arch="noarch" summary="System-wide crypto policies"/>
+<solvable type="patch" name="SUSE-SLE-Module-Basesystem-15-SP5-2024-123" edition="1" arch="noarch"
+ summary="Security update for openssl-3"/>
 </to-install>
 <to-remove>
 <solvable type="package" name="openssl-1_1" edition="1.1.1l-150500.17.25.1" arch="x86_64" summary="old"/>
