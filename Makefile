@@ -56,7 +56,7 @@ unit: venv collection
 
 integration: deps venv collection
 	@tools/ensure-debian-packages $(TEST_DEB_PACKAGES)
-	pytest -q tests/integration
+	pytest -q -rfxX --durations=30 tests/integration
 
 # Role scenarios on their own local test hosts (ports 2301...), one after another.
 molecule: deps venv collection

@@ -24,6 +24,11 @@ def test_outside_the_window_every_host_is_deferred(fleet, tmp_path):
     (host,) = night.report["hosts"]
     assert host["status"] == "deferred" and host["deferred"]["next_start"] == "2030-01-01T00:00:00+00:00"
     assert host["deferred"]["source"] == "vars" and "next window opens at 2030-01-01" in host["reason"]
+    # which window governed the host, recorded with it in the ledger (not a run-wide window)
+    applied = host["window_applied"]
+    assert (applied["source"], applied["status"], applied["expression"], applied["timezone"], applied["next_start"]) == (
+        "vars", "deferred", "cron(0 0 1 1 ? 2030)", "UTC", "2030-01-01T00:00:00+00:00"), applied
+    assert night.rows("SELECT meta FROM runs WHERE run_id=?", night.run_id) == [("{}",)]
     assert installed("fp1") == before
     assert night.rows("SELECT phase, status FROM host_phases WHERE run_id=?", night.run_id) == [("preflight", "skipped")]
     assert not night.report.get("change_requests"), "no change request for a group with no host in its window"
@@ -49,6 +54,10 @@ def test_no_batch_starts_after_the_cutoff(fleet, tmp_path):
     assert "batch 2 of 2: 1 host(s) [web-prod-1]; so far 1 done, 0 failed;" in night.stdout, night.stdout[-3000:]
     statuses = dict((h["name"], h["status"]) for h in night.report["hosts"])
     assert statuses == {"web-dev-1": "patched", "web-prod-1": "not_started"}, night.stdout[-2000:]
+    # both were in the window when the night started: the window they started the night in
+    for host in night.report["hosts"]:
+        applied = host["window_applied"]
+        assert (applied["source"], applied["status"], applied["cutoff_at"]) == ("vars", "open", cutoff_at.isoformat()), applied
     assert installed("fp2") == before
     rows = dict((p, (s, m)) for p, s, m in night.rows(
         "SELECT phase, status, message FROM host_phases WHERE run_id=? AND host='web-prod-1'", night.run_id))
