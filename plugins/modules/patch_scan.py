@@ -485,6 +485,8 @@ def zypper_resolver(module):
         env = dict(RPM_ENV, ZYPP_LOCK_TIMEOUT=str(module.params["lock_timeout"]))
         rc, out, err = module.run_command([binary, "-n", "--no-refresh", "--xmlout", "update", "--dry-run", name],
                                           environ_update=env)
+        if rc == 104:  # ZYPPER_EXIT_INF_CAP_NOT_FOUND: no such package now; it needs nothing
+            return []
         if rc not in ZYPPER_OK:
             raise RuntimeError("zypper update --dry-run %s: rc=%s %s" % (name, rc, (err or out).strip()[-300:]))
         return zypperlib.parse_install_summary(out)

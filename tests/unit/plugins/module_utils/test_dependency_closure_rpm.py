@@ -2,8 +2,9 @@
 
 dnf: recorded from dnf 4.14 on the EL-like test host (fixtures/README.md); the wrapped and
 yum layouts are written by hand in the table layout dnf's and yum's output code prints (no yum host
-here). zypper: written by hand in the layout of zypper's `install-summary` (src/Summary.cc), no SUSE
-host here.
+here). zypper: recorded from Debian's zypper 1.14.42 on an rpm root holding the test pair (no SUSE
+host here), plus a summary written by hand in the same layout with the parts the pair cannot show
+(to-install, to-remove, a patch solvable).
 """
 
 import os
@@ -104,6 +105,11 @@ ZYPPER_DRY_RUN = """<?xml version='1.0'?>
 <message type="info">Nothing was changed (dry run).</message>
 </stream>
 """
+
+
+def test_recorded_zypper_dry_run_of_an_app_that_needs_its_library():
+    assert zypper.parse_install_summary(fixture("zypper_update_dry_run.xml")) == ["fp-depapp", "fp-deplib"]
+    assert zypper.parse_install_summary(fixture("zypper_update_dry_run_alone.xml")) == ["fp-deplib"]
 
 
 def test_zypper_install_summary():

@@ -411,6 +411,17 @@ def test_zypper_dependencies_from_its_dry_runs(scan):
     assert host.warnings == []
 
 
+def test_zypper_a_name_it_cannot_find_needs_nothing(scan):
+    host = zypper_host()
+    host.commands.insert(0, ("update --dry-run curl", (104, "<stream><message type='error'>No provider of 'curl' found."
+                                                             "</message></stream>", "")))
+    host.commands.insert(1, ("update --dry-run libcurl4", (0, ZYPPER_SUMMARY, "")))
+    host.commands.insert(2, ("update --dry-run", (0, "<stream/>", "")))
+    result = scan(host, {"update_cache": False}).result
+    assert result["dependencies"] == {"libcurl4": ["curl"]}
+    assert host.warnings == []
+
+
 def test_zypper_locked_during_the_dry_run_warns(scan):
     host = zypper_host()
     host.commands.insert(0, ("update --dry-run", (7, "", "System management is locked by the application with pid 42")))
