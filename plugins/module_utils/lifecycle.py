@@ -28,9 +28,15 @@ A host's phase rows -> one outcome:
 from __future__ import annotations
 
 # phases in the order a host goes through them; rollback runs only after a failed validation
-PHASES = ("preflight", "scan", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
+PHASES = ("preflight", "scan", "findings", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
 # the phases judged for every targeted host before any host is changed
 PREPARE_PHASES = ("preflight", "scan", "approve")
+# findings (scanner findings read and correlated with the pending patches, only with
+# fleetpatch_findings_sources) is a step of the scan role, between the scan and the approval: a
+# resume runs it again with the scan, never alone, so it is in no step list above. Its failure
+# (a source that cannot be read) fails the host only when its row says so (data.required):
+# otherwise the night goes on without those findings.
+ADVISORY_PHASES = ("findings",)
 # the phases of a host's batch, in order (rollback is not among them: it happens only on failure)
 BATCH_PHASES = ("snapshot", "patch", "reboot", "validate", "rescan")
 
@@ -62,6 +68,11 @@ def _data(phases, phase):
     return (phases.get(phase) or {}).get("data") or {}
 
 
+def _counts(phases, phase):
+    """Whether a phase's failure is the host's (an advisory phase's only when its row says required)."""
+    return phase not in ADVISORY_PHASES or bool(_data(phases, phase).get("required"))
+
+
 def attention(phases):
     """What is wrong on a host the night could not leave consistent, or None."""
     for phase in PHASES:
@@ -88,6 +99,8 @@ def host_status(phases, scan_only=False):
         return "deferred" if _data(phases, "preflight").get("deferred") else "not_started"
     for phase in PHASES:
         status = _status(phases, phase)
+        if status in PHASE_BAD and not _counts(phases, phase):
+            continue
         if status == "unreachable":
             return "unreachable"
         if status == "failed":
@@ -115,7 +128,7 @@ def failed_phase(phases):
         return found
     for phase in PHASES:
         entry = phases.get(phase)
-        if entry and entry["status"] in PHASE_BAD:
+        if entry and entry["status"] in PHASE_BAD and _counts(phases, phase):
             return phase, entry.get("message")
     return None, None
 
