@@ -381,9 +381,13 @@ class Ledger(object):
             "SELECT attempt, started_at, finished_at, status FROM run_attempts WHERE run_id=? ORDER BY attempt", (run_id,))]
         return run
 
-    def hosts(self, run_id):
+    def hosts(self, run_id, phases=None, changes=True):
         """Every host of a run with its attributes, the latest row of each phase and its package
-        changes (the latest row of each package: a resumed rescan proves the same change again)."""
+        changes (the latest row of each package: a resumed rescan proves the same change again).
+
+        `phases` (names) reads only those phases' rows and `changes=False` no package changes:
+        a controller step that needs less of 10,000 hosts decodes less.
+        """
         hosts = {}
 
         def entry(name):
@@ -392,14 +396,16 @@ class Ledger(object):
         for host, group, attrs in self.conn.execute(
                 "SELECT host, patch_group, attrs FROM run_hosts WHERE run_id=? ORDER BY host", (run_id,)):
             entry(host).update(patch_group=group, attrs=json.loads(attrs))
+        only = list(phases or ())
         for host, phase, status, at, message, data, attempt in self.conn.execute(
-                "SELECT host, phase, status, recorded_at, message, data, attempt FROM host_phases WHERE run_id=? ORDER BY id", (run_id,)):
+                "SELECT host, phase, status, recorded_at, message, data, attempt FROM host_phases WHERE run_id=?"
+                + (" AND phase IN (%s)" % ", ".join("?" * len(only)) if only else "") + " ORDER BY id", [run_id] + only):
             entry(host)["phases"][phase] = {"status": status, "recorded_at": at, "message": message, "data": json.loads(data),
                                             "attempt": attempt}
         latest = {}
         for row in self.conn.execute(
                 "SELECT host, name, arch, from_version, to_version, classification, cves, advisories, attempt FROM package_changes "
-                "WHERE run_id=? ORDER BY id", (run_id,)):
+                "WHERE run_id=? ORDER BY id", (run_id,)) if changes else ():
             latest[(row[0], row[1], row[2])] = row
         for key in sorted(latest):
             row = latest[key]
