@@ -123,7 +123,7 @@ def _rpm_reason(text):
     if match:
         # rpm's words for a package of the transaction that was not installed (a failed %pre, ...)
         package = _rpm_name(match.group(1))
-        said = [x for x in re.findall(r"^error: (.+)$", text[:match.start()], re.M)]
+        said = re.findall(r"^error: (.+)$", text[:match.start()], re.M)
         return {"package": package, "step": "install", "message": ("%s: install failed (%s)" % (
             package, said[-1].strip() if said else match.group(1)))[:300]}
     match = re.search(r"Installation of (\S+) failed", text)
