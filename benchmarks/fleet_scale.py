@@ -81,8 +81,9 @@ def write_ledger(path, n, groups, count):
             approved = patches(g, count)
             cves = [c for p in approved for c in p["cves"]]
             ledger.record_host(RUN_ID, host, "pg-%02d" % g, {"environment": "Prod", "owner": "team-%02d@example.com" % g})
-            for phase, status, data in (("preflight", "ok", {}), ("scan", "ok", {"pending": count, "cves": cves}),
-                                        ("approve", "ok", {"approved": count}), ("snapshot", "ok", {}),
+            for phase, status, data in (("preflight", "ok", {}),
+                                        ("scan", "ok", {"pending": count, "cves": cves, "patches": approved}),
+                                        ("approve", "ok", {"approved": [p["name"] for p in approved]}), ("snapshot", "ok", {}),
                                         ("patch", "changed", {}), ("reboot", "skipped", {}), ("validate", "ok", {}),
                                         ("rescan", "ok", {"pending": 0, "cves": []})):
                 ledger.record_phase(RUN_ID, host, phase, status, None, data)
@@ -157,6 +158,7 @@ def main():
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--task-cost-size", type=int, default=10000, help="0: skip the per-task cost")
     parser.add_argument("--keep", action="store_true", help="keep the temporary inventories and ledgers")
+    parser.add_argument("--tasks", type=int, default=0, help="also print the N slowest tasks of each size")
     args = parser.parse_args()
     load = os.getloadavg()
     print("fleet_scale: %s, forks %d, %d patch groups, %d approved patches per host; load average %.1f (%d cores)"
@@ -174,6 +176,12 @@ def main():
                 print("%-8d %-16s %10.1f %12.0f %14.2f" % (r["n"], name, play["wall"], play["peak_rss_mb"],
                                                            1000 * play["wall"] / r["n"]))
         print("%-8d %-16s %10.1f   (ledger stand-in seeded in %.0f s, not counted)" % (r["n"], "whole run", r["wall"], r["seeded"]))
+    if args.tasks:
+        for r in results:
+            tasks = sorted(((t["wall"], play, t["name"]) for play, p in r["plays"].items() for t in p["tasks"]), reverse=True)
+            print("\n%d hosts, the %d slowest tasks:" % (r["n"], args.tasks))
+            for wall, play, name in tasks[:args.tasks]:
+                print("  %7.2f s  %-16s %s" % (wall, play, name))
     first, last = results[0], results[-1]
     if last["n"] > first["n"]:
         scale = float(last["n"]) / first["n"]

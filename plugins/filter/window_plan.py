@@ -48,7 +48,9 @@ RETURN = r"""
 _value:
   description:
     - "{host: {status, allowed_to_start, forced, source (vars, tag, none), field, value, window, schedule,
-      timezone, window_start, window_end, cutoff_at, next_start, next_end, seconds_until_cutoff, reason}}"
+      timezone, window_start, window_end, cutoff_at, next_start, next_end, seconds_until_cutoff, reason, applied}}"
+    - "C(applied) is what the ledger records with the host as its C(window_applied) attribute (in the report too):
+      source, status, field, expression, timezone, start, end, cutoff_at (and next_start when deferred, forced when forced)."
   type: dict
 """
 

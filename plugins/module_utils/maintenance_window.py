@@ -714,6 +714,7 @@ class _Windows(object):
 
 def _no_window():
     return {"status": "none", "allowed_to_start": True, "forced": False, "source": "none",
+            "applied": {"source": "none", "status": "none"},
             "reason": "no maintenance window set (%s or the %s tag): patched whenever the night runs" % (WINDOW_VAR, TAG_NAME)}
 
 
@@ -726,6 +727,7 @@ def _invalid(source, field, value, exc):
         fix = "fix the variable, see docs/maintenance_windows.md"
     return {"status": "invalid", "allowed_to_start": False, "forced": False, "source": source, "field": field,
             "value": value if isinstance(value, str) else None,
+            "applied": {"source": source, "status": "invalid", "field": field},
             "reason": "%s is malformed: %s; %s" % (what, exc, fix)}
 
 
@@ -747,7 +749,25 @@ def host_decision(host, windows):
                     reason=("deferred: " if not state["allowed_to_start"] else "") + state["reason"])
     if source == "tag":
         decision["value"] = value
+    decision["applied"] = applied_window(decision)
     return decision
+
+
+def applied_window(decision):
+    """What the ledger records as the host's `window_applied` attribute: which window governed it.
+
+    source (vars | tag | none), status (open | deferred | invalid | none), the schedule and time
+    zone, and the open window's start, end and cutoff (None when it was not open; then next_start).
+    """
+    applied = {"source": decision["source"], "status": decision["status"], "field": decision.get("field"),
+               "expression": decision.get("schedule"), "timezone": decision.get("timezone"),
+               "start": decision.get("window_start"), "end": decision.get("window_end"),
+               "cutoff_at": decision.get("cutoff_at")}
+    if decision.get("forced"):
+        applied["forced"] = True
+    if decision["status"] == "deferred":
+        applied["next_start"] = decision.get("next_start")
+    return applied
 
 
 def _instant(at):

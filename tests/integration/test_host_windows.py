@@ -70,6 +70,14 @@ def test_each_patch_group_in_its_own_window(window_tags, tmp_path):
     deferred = hosts["web-dev-1"]["deferred"]
     assert deferred["next_start"] == opens.isoformat() and deferred["source"] == "tag"
     assert deferred["schedule"] == "cron(0 %d * * ? *)" % opens.hour
+    # each host records which window applied to it: its own tag's, open or not, or its malformed tag
+    applied = dict((n, h["window_applied"]) for n, h in hosts.items())
+    opened = now.replace(minute=0, second=0, microsecond=0)
+    assert (applied["db-prod-1"]["source"], applied["db-prod-1"]["status"], applied["db-prod-1"]["start"]) == (
+        "tag", "open", opened.isoformat()), applied
+    assert applied["db-prod-1"]["name"] == "cron(0 %d * * ? *); duration=24; cutoff=0" % now.hour
+    assert (applied["web-dev-1"]["status"], applied["web-dev-1"]["next_start"]) == ("deferred", opens.isoformat()), applied
+    assert (applied["web-prod-1"]["status"], applied["web-prod-1"]["field"]) == ("invalid", "fleetpatch_window"), applied
     assert "web-dev-1   web-dev      deferred  window cron(" in night.stdout, night.stdout[-3000:]
     assert night.rows("SELECT phase, status FROM host_phases WHERE run_id=? AND host='web-dev-1'", night.run_id) == [
         ("preflight", "skipped")]

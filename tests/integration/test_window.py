@@ -24,6 +24,11 @@ def test_outside_the_window_every_host_is_deferred(fleet, tmp_path):
     (host,) = night.report["hosts"]
     assert host["status"] == "deferred" and host["deferred"]["next_start"] == "2030-01-01T00:00:00+00:00"
     assert host["deferred"]["source"] == "vars" and "next window opens at 2030-01-01" in host["reason"]
+    # which window governed the host, recorded with it in the ledger (not a run-wide window)
+    applied = host["window_applied"]
+    assert (applied["source"], applied["status"], applied["expression"], applied["timezone"], applied["next_start"]) == (
+        "vars", "deferred", "cron(0 0 1 1 ? 2030)", "UTC", "2030-01-01T00:00:00+00:00"), applied
+    assert night.rows("SELECT meta FROM runs WHERE run_id=?", night.run_id) == [("{}",)]
     assert installed("fp1") == before
     assert night.rows("SELECT phase, status FROM host_phases WHERE run_id=?", night.run_id) == [("preflight", "skipped")]
     assert not night.report.get("change_requests"), "no change request for a group with no host in its window"
@@ -33,22 +38,26 @@ def test_no_batch_starts_after_the_cutoff(fleet, tmp_path):
     """Batch 1 starts before the cutoff; the cutoff passes while it soaks; batch 2 never starts."""
     localfleet("reset", "fp1")
     localfleet("reset", "fp2")
-    now = datetime.now(timezone.utc)
-    cutoff_at = (now + timedelta(seconds=150)).replace(second=0, microsecond=0)
-    if (cutoff_at - now).total_seconds() < 15:
-        cutoff_at += timedelta(minutes=1)
+    # an at() window to the second (a cron one would round the cutoff to a minute and cost minutes
+    # of waiting): the cutoff comes 75 s from now, well after batch 1 starts, during its soak
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    cutoff_at = now + timedelta(seconds=75)
     start = cutoff_at - timedelta(hours=2)  # duration 3 h, cutoff 1 h before the end
     pause = int((cutoff_at - now).total_seconds()) + 5
     before = installed("fp2")
     night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1:web-prod-1", "-e", "fleetpatch_serial=1",
                          "-e", "fleetpatch_batch_pause=%d" % pause,
-                         "-e", window("cron(%d %d * * ? *)" % (start.minute, start.hour), 3, 1))
+                         "-e", window("at(%s)" % start.strftime("%Y-%m-%dT%H:%M:%S"), 3, 1))
     assert night.rc != 0, "a host not started must fail the run"
     # the progress line before each batch: k of n, its hosts, the tally, the time to the cutoff
     assert "batch 1 of 2: 1 host(s) [web-dev-1]; so far 0 done, 0 failed;" in night.stdout, night.stdout[-3000:]
     assert "batch 2 of 2: 1 host(s) [web-prod-1]; so far 1 done, 0 failed;" in night.stdout, night.stdout[-3000:]
     statuses = dict((h["name"], h["status"]) for h in night.report["hosts"])
     assert statuses == {"web-dev-1": "patched", "web-prod-1": "not_started"}, night.stdout[-2000:]
+    # both were in the window when the night started: the window they started the night in
+    for host in night.report["hosts"]:
+        applied = host["window_applied"]
+        assert (applied["source"], applied["status"], applied["cutoff_at"]) == ("vars", "open", cutoff_at.isoformat()), applied
     assert installed("fp2") == before
     rows = dict((p, (s, m)) for p, s, m in night.rows(
         "SELECT phase, status, message FROM host_phases WHERE run_id=? AND host='web-prod-1'", night.run_id))

@@ -69,6 +69,34 @@ def test_one_decision_per_host_vars_first_then_tag_then_none():
     assert plan["plain-1"]["status"] == "none" and plan["plain-1"]["allowed_to_start"]
 
 
+def test_each_decision_says_which_window_applied():
+    """The record kept per host in the ledger (attrs.window_applied) and shown in the report."""
+    hosts = [
+        hostvars("vars-1", fleetpatch_window="cron(0 3 ? * SUN *)",
+                 fleetpatch_maintenance_window={"schedule": "cron(0 0 * * ? *)", "timezone": "Europe/Berlin", "duration": 24,
+                                                "cutoff": 0}),
+        hostvars("tag-1", fleetpatch_window="cron(0 0 ? * FRI *); duration=4"),
+        hostvars("late-1", fleetpatch_window="cron(0 23 ? * THU *); duration=3; cutoff=2"),  # cutoff passed at 00:00
+        hostvars("bad-1", fleetpatch_maintenance_window={"schedule": "often"}),
+        hostvars("plain-1"),
+    ]
+    plan = plan_windows(hosts, FRIDAY)
+    assert plan["vars-1"]["applied"] == {
+        "source": "vars", "status": "open", "field": "fleetpatch_maintenance_window", "expression": "cron(0 0 * * ? *)",
+        "timezone": "Europe/Berlin", "start": "2026-12-04T00:00:00+01:00", "end": "2026-12-05T00:00:00+01:00",
+        "cutoff_at": "2026-12-05T00:00:00+01:00"}
+    assert plan["tag-1"]["applied"] == {
+        "source": "tag", "status": "open", "field": "fleetpatch_window", "expression": "cron(0 0 ? * FRI *)", "timezone": "UTC",
+        "start": "2026-12-04T00:00:00+00:00", "end": "2026-12-04T04:00:00+00:00", "cutoff_at": "2026-12-04T03:00:00+00:00"}
+    late = plan["late-1"]["applied"]
+    assert (late["status"], late["start"], late["cutoff_at"], late["next_start"]) == (
+        "deferred", "2026-12-03T23:00:00+00:00", "2026-12-04T00:00:00+00:00", "2026-12-10T23:00:00+00:00")
+    assert plan["bad-1"]["applied"] == {"source": "vars", "status": "invalid", "field": "fleetpatch_maintenance_window"}
+    assert plan["plain-1"]["applied"] == {"source": "none", "status": "none"}
+    forced = plan_windows(hosts[2:3], FRIDAY, force=True)["late-1"]["applied"]
+    assert forced["status"] == "open" and forced["forced"] is True
+
+
 def test_past_the_cutoff_is_deferred_and_force_lifts_it():
     hosts = [hostvars("h", fleetpatch_window="cron(0 0 ? * FRI *); duration=2; cutoff=1")]
     assert plan_windows(hosts, FRIDAY)["h"]["status"] == "open"
@@ -127,7 +155,7 @@ def test_a_deferred_host_in_the_report_and_the_table(tmp_path):
     decision = plan_windows([hostvars("db-prod-1", fleetpatch_window="cron(0 3 ? * SUN *)")], FRIDAY)["db-prod-1"]
     with Ledger(str(tmp_path / "ledger.db")) as ledger:
         ledger.start_run("r1")
-        ledger.record_host("r1", "db-prod-1", "db-prod", {"window": "cron(0 3 ? * SUN *)"})
+        ledger.record_host("r1", "db-prod-1", "db-prod", {"window": "cron(0 3 ? * SUN *)", "window_applied": decision["applied"]})
         ledger.record_phase("r1", "db-prod-1", "preflight", "skipped", decision["reason"],
                             dict(((k, decision[k]) for k in ("source", "schedule", "timezone", "next_start", "next_end")),
                                  deferred=True))
@@ -135,6 +163,9 @@ def test_a_deferred_host_in_the_report_and_the_table(tmp_path):
     (host,) = report["hosts"]
     assert host["status"] == "deferred" and report["summary"]["by_status"] == {"deferred": 1}
     assert host["deferred"]["next_start"] == "2026-12-06T03:00:00+00:00" and host["deferred"]["source"] == "tag"
+    assert host["window_applied"] == {"name": "cron(0 3 ? * SUN *)", "source": "tag", "status": "deferred",
+                                      "field": "fleetpatch_window", "expression": "cron(0 3 ? * SUN *)", "timezone": "UTC",
+                                      "next_start": "2026-12-06T03:00:00+00:00"}
     table = render_table(report)
     assert "db-prod-1  db-prod      deferred" in table
     assert "window cron(0 3 ? * SUN *); next opens 2026-12-06T03:00:00+00:00" in table
