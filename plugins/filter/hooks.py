@@ -15,7 +15,7 @@ description:
   - A step has exactly one of C(command) (argv; C(shell=true) with a string), C(tasks) (a task file)
     or C(http) (url, method, body, headers, status, validate_certs). Bad input fails with the field named.
   - The same file holds the filters C(hook_judge) (what one step's registered result means),
-    C(hook_fold) (the outcome of a hook point), C(hook_records) (a host hook point's ledger rows: one per
+    C(hook_fold) (the outcome of a hook point), C(hook_records) (a host hook point's ledger rows - one per
     step with its trimmed output, then the point's outcome), C(hook_cancel_reason) (why a pre_night
     gate canceled the night, or none) and C(hook_cancel_plan) (the hosts and the patch groups' changes
     of a canceled night, from the hosts' variables), over plugins/module_utils/hooks.py.
