@@ -11,12 +11,15 @@ undoes the maintenance, web-dev-1 is patched.
 
 The pre_night test: a change-freeze calendar (a local HTTP server answering 503) cancels the night
 before any host is touched: no host appears in the play recap, nothing changed on the hosts, each
-host is recorded not started with the reason, and each patch group's change is canceled with it.
+host is recorded not started with the reason, each patch group's change is canceled with it, and
+the owners get the notice by e-mail (a local aiosmtpd server).
 
 The baseline rejects fp-kernel (no reboot: the night stays short).
 """
 
 import base64
+import email
+import email.policy
 import http.server
 import json
 import sqlite3
@@ -24,6 +27,8 @@ import threading
 import time
 
 import pytest
+from aiosmtpd import controller as aiosmtpd_controller  # requirements-test.txt
+from cr_servers.base import free_port
 from fleetlib import HOSTS, host_exec, installed, localfleet, run_playbook
 
 pytestmark = pytest.mark.integration
@@ -160,19 +165,36 @@ class _Freeze(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _Mailbox(object):
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append({"to": envelope.rcpt_tos, "subject": str(message["Subject"]),
+                              "body": message.get_body(("plain",)).get_content()})
+        return "250 OK"
+
+
 def test_a_pre_night_gate_cancels_before_any_host_is_touched(fleet, tmp_path):
     server = http.server.HTTPServer(("127.0.0.1", 0), _Freeze)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = "http://127.0.0.1:%d/freeze" % server.server_address[1]
+    box = _Mailbox()
+    smtp = aiosmtpd_controller.Controller(box, hostname="127.0.0.1", port=free_port(5270))
+    smtp.start()
     before = dict((name, installed(HOSTS[name])) for name in ("web-dev-1", "web-prod-1"))
     extra = tmp_path / "night.json"
     extra.write_text(json.dumps({"fleetpatch_night_hooks": {
         "pre_night": [{"name": "the change freeze calendar is clear", "http": {"url": url, "status": [200]}, "timeout": 10}],
-        "post_night": [{"name": "never reached", "http": {"url": url + "/post"}}]}}))
+        "post_night": [{"name": "never reached", "http": {"url": url + "/post"}}]},
+        "fleetpatch_notify_channels": ["email"], "notify_email_host": "127.0.0.1", "notify_email_port": smtp.port,
+        "notify_email_secure": "never"}))
     try:
         night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1:web-prod-1", "-e", "@%s" % extra)
     finally:
         server.shutdown()
+        smtp.stop()
     reason = "the pre_night gate canceled the night: the change freeze calendar is clear failed (cancel): HTTP 503"
     assert night.rc != 0
     assert reason in night.stdout, night.stdout[-4000:]
@@ -198,6 +220,11 @@ def test_a_pre_night_gate_cancels_before_any_host_is_touched(fleet, tmp_path):
             assert any(reason in t for t in notes), notes
     finally:
         conn.close()
+    # the owners were told, with the reason
+    mails = dict((tuple(m["to"]), m) for m in box.messages)
+    assert sorted(mails) == [("alice@example.com",), ("bob@example.com",)], night.stdout[-5000:]
+    for mail in mails.values():
+        assert "the pre_night gate canceled the night" in mail["body"], mail
     # a rerun of the canceled run changes nothing
     again = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1:web-prod-1", "-e", "@%s" % extra, run_id=night.run_id)
     assert _Freeze.calls == ["/freeze"]
