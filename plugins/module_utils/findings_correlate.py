@@ -271,3 +271,30 @@ def agreement(judged, source_open):
             out.append({"cve": entry["cve"], "package": entry.get("package"), "ours": entry["state"], "source": theirs,
                         "reason": entry.get("reason")})
     return out
+
+
+def to_confirm(afters, source="inspector2"):
+    """What to ask a source that rescans on its own, from each host's after-the-night verdicts.
+
+    `afters`: {host: findings_after()'s result}. Returns {closed: {host: [{cve, package, reason}]},
+    open: {host: [...]}}: every finding judged closed (the source must not report it any more,
+    whoever reported it first), and the findings judged open that `source` itself reported (only
+    those can be closed there; another scanner's finding is not the source's to close).
+    """
+    closed, still = {}, {}
+    for host, after in afters.items():
+        if not after:
+            continue
+        closed[host] = [{"cve": f["cve"], "package": f.get("package"), "reason": f.get("reason")} for f in after.get("closed") or ()]
+        mine = [{"cve": f["cve"], "package": f.get("package"), "reason": f.get("reason")} for f in after.get("open") or ()
+                if f.get("source") == source]
+        if mine:
+            still[host] = mine
+    return {"closed": closed, "open": still}
+
+
+def disagreement_records(disagreements):
+    """The ledger records of a host's source check: state source_open (closed here, still open at the
+    source) or source_closed (open here, the source no longer reports it)."""
+    return [{"cve": d["cve"], "package": d.get("package"), "state": "source_%s" % d["source"], "reason": d.get("reason")}
+            for d in disagreements or ()]

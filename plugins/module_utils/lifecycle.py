@@ -33,10 +33,16 @@ from __future__ import annotations
 # after a rollback, or a pre_patch that stopped the host: it undoes what pre_patch did), on_rollback
 # after a rollback. A failed hook point makes the host failed (counted by the max-fail gate).
 HOOK_PHASES = ("pre_patch", "on_rollback", "post_patch")
-PHASES = ("preflight", "scan", "approve", "snapshot", "pre_patch", "patch", "reboot", "validate", "rollback", "on_rollback",
-          "post_patch", "rescan")
+PHASES = ("preflight", "scan", "findings", "approve", "snapshot", "pre_patch", "patch", "reboot", "validate", "rollback",
+          "on_rollback", "post_patch", "rescan")
 # the phases judged for every targeted host before any host is changed
 PREPARE_PHASES = ("preflight", "scan", "approve")
+# findings (scanner findings read and correlated with the pending patches, only with
+# fleetpatch_findings_sources) is a step of the scan role, between the scan and the approval: a
+# resume runs it again with the scan, never alone, so it is in no step list above. Its failure
+# (a source that cannot be read) fails the host only when its row says so (data.required):
+# otherwise the night goes on without those findings.
+ADVISORY_PHASES = ("findings",)
 # the phases of a host's batch, in order (rollback is not among them: it happens only on failure;
 # nor are the hook points: a resumed host runs them again when the phase after them is not done)
 BATCH_PHASES = ("snapshot", "patch", "reboot", "validate", "rescan")
@@ -69,6 +75,11 @@ def _data(phases, phase):
     return (phases.get(phase) or {}).get("data") or {}
 
 
+def _counts(phases, phase):
+    """Whether a phase's failure is the host's (an advisory phase's only when its row says required)."""
+    return phase not in ADVISORY_PHASES or bool(_data(phases, phase).get("required"))
+
+
 def attention(phases):
     """What is wrong on a host the night could not leave consistent, or None."""
     for phase in PHASES:
@@ -95,6 +106,8 @@ def host_status(phases, scan_only=False):
         return "deferred" if _data(phases, "preflight").get("deferred") else "not_started"
     for phase in PHASES:
         status = _status(phases, phase)
+        if status in PHASE_BAD and not _counts(phases, phase):
+            continue
         if status == "unreachable":
             return "unreachable"
         if status == "failed":
@@ -122,7 +135,7 @@ def failed_phase(phases):
         return found
     for phase in PHASES:
         entry = phases.get(phase)
-        if entry and entry["status"] in PHASE_BAD:
+        if entry and entry["status"] in PHASE_BAD and _counts(phases, phase):
             return phase, entry.get("message")
     return None, None
 

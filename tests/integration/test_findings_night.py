@@ -76,8 +76,13 @@ def test_patched_findings_close_and_the_rejected_one_stays_open(fleet, tmp_path)
     assert after[("db-prod-1", "CVE-2026-99999")] == ("open", "no fixed version known; no fix available: the scanner gives "
                                                       "no fixed version and no pending patch names CVE-2026-99999")
 
+    # findings is a phase of each host's lifecycle, between its scan and its approval
+    assert night.rows("SELECT host, status FROM host_phases WHERE run_id=? AND phase='findings' ORDER BY host", night.run_id) == [
+        ("db-prod-1", "ok"), ("web-dev-1", "ok")]
+
     # the report
     hosts = dict((h["name"], h) for h in night.report["hosts"])
+    assert hosts["db-prod-1"]["phases"]["findings"] == "ok" and hosts["web-dev-1"]["phases"]["findings"] == "ok"
     db = hosts["db-prod-1"]["findings"]
     assert [(f["cve"], f["package"]) for f in db["closed"]] == [("CVE-2026-10001", "fp-openssl"), ("CVE-2026-20001", "fp-webserver")]
     assert [f["cve"] for f in db["open"]] == ["CVE-2026-50001", "CVE-2026-99999"]
@@ -105,7 +110,7 @@ def test_an_unreadable_source_is_recorded_and_the_night_goes_on(fleet, tmp_path)
     assert status == "failed"
     assert message.startswith("file:%s: %s: line 3 column" % (broken, broken))
     host = night.report["hosts"][0]
-    assert host["status"] == "patched" and host["findings"]["status"] == "failed"
+    assert host["status"] == "patched" and host["findings"]["status"] == "failed" and host["phases"]["findings"] == "failed"
     assert [f["cve"] for f in host["findings"]["closed"]] == ["CVE-2026-30001", "CVE-2026-40002"]
 
     # findings required: the host is not patched, and says why
@@ -115,13 +120,15 @@ def test_an_unreadable_source_is_recorded_and_the_night_goes_on(fleet, tmp_path)
     assert night.rc != 0
     assert installed("fp1")["fp-tools"] == "1.0"
     host = night.report["hosts"][0]
-    assert host["status"] == "failed" and host["reason"].startswith("findings required (fleetpatch_findings_required), but: file:")
+    assert host["status"] == "failed" and host["failed_phase"] == "findings"
+    assert host["reason"].startswith("findings required (fleetpatch_findings_required), but: file:")
 
 
 def test_without_sources_the_scan_is_as_before(fleet, tmp_path):
     scan = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-prod-1", playbook="playbooks/scan.yml")
     assert scan.rc == 0, scan.stdout[-3000:]
     assert scan.rows("SELECT COUNT(*) FROM findings_checks WHERE run_id=?", scan.run_id) == [(0,)]
+    assert scan.rows("SELECT COUNT(*) FROM host_phases WHERE run_id=? AND phase='findings'", scan.run_id) == [(0,)]
     report = scan.report_at("scan-report.json")
     assert "findings" not in report["summary"] and "findings" not in report["hosts"][0]
     assert "Read the vulnerability findings" in scan.stdout and "skipping: [web-prod-1]" in scan.stdout
@@ -130,7 +137,9 @@ def test_without_sources_the_scan_is_as_before(fleet, tmp_path):
 def test_inspector2_source_is_asked_again_and_its_disagreement_recorded(fleet, tmp_path):
     """Inspector2 in moto (the fleet's simulator on 127.0.0.1:5000): moto answers the same filter with the same queued
     findings, so after the night it still reports fp-tools' CVE active although fp-tools 1.1 is installed: a
-    disagreement, recorded after the (here zero-second) wait."""
+    disagreement, recorded after the (here zero-second) wait. The other direction (judged open, no longer reported
+    by the source) needs a second, different answer to the same filter, which moto cannot give: it is tested with
+    botocore's Stubber in tests/unit/plugins/module_utils/test_findings_sources.py."""
     import urllib.request
 
     import boto3
@@ -159,4 +168,7 @@ def test_inspector2_source_is_asked_again_and_its_disagreement_recorded(fleet, t
                                         ("source_check", "source_open", None)]
     check = night.report["hosts"][0]["findings"]["source_check"]
     assert check["status"] == "ok" and check["message"].startswith("waited ")
-    assert check["disagreements"] == [{"cve": "CVE-2026-30001", "package": "fp-tools"}]
+    (disagreement,) = check["disagreements"]
+    assert disagreement == {"cve": "CVE-2026-30001", "package": "fp-tools", "ours": "closed", "source": "open",
+                            "reason": disagreement["reason"]}
+    assert disagreement["reason"].startswith("fp-tools 1.1 is at or past the fixed version ")

@@ -114,3 +114,21 @@ def test_source_disagreements_both_ways():
     assert C.agreement(judged, {("CVE-1", "a"), ("CVE-2", "b")}) == [
         {"cve": "CVE-1", "package": "a", "ours": "closed", "source": "open", "reason": None}]
     assert C.agreement(judged, set())[0]["cve"] == "CVE-2"
+
+
+def test_to_confirm_asks_every_closed_finding_but_only_the_sources_own_open_ones():
+    after = {"closed": [{"cve": "CVE-1", "package": "a", "source": "trivy", "reason": "a 2 >= 2"}],
+             "open": [{"cve": "CVE-2", "package": "b", "source": "inspector2", "reason": "b 1 < 2"},
+                      {"cve": "CVE-3", "package": "c", "source": "trivy", "reason": "no fixed version known"}]}
+    assert C.to_confirm({"web-1": after, "web-2": None}) == {
+        "closed": {"web-1": [{"cve": "CVE-1", "package": "a", "reason": "a 2 >= 2"}]},
+        "open": {"web-1": [{"cve": "CVE-2", "package": "b", "reason": "b 1 < 2"}]}}
+    assert C.to_confirm({"web-1": after}, "tenable") == {"closed": {"web-1": [{"cve": "CVE-1", "package": "a", "reason": "a 2 >= 2"}]},
+                                                         "open": {}}
+
+
+def test_disagreements_become_ledger_records_named_by_what_the_source_says():
+    assert C.disagreement_records([{"cve": "CVE-1", "package": "a", "ours": "closed", "source": "open", "reason": "a 2 >= 2"},
+                                   {"cve": "CVE-2", "package": "b", "ours": "open", "source": "closed", "reason": None}]) == [
+        {"cve": "CVE-1", "package": "a", "state": "source_open", "reason": "a 2 >= 2"},
+        {"cve": "CVE-2", "package": "b", "state": "source_closed", "reason": None}]

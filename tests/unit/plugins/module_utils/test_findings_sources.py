@@ -73,20 +73,53 @@ def test_confirm_waits_for_the_rescan_within_the_bound():
     with Stubber(api) as stub:
         stub.add_response("list_findings", {"findings": [finding("i-1", "CVE-2026-10001")]}, expected(["i-1"]))
         stub.add_response("list_findings", {"findings": []}, expected(["i-1"]))
-        still, waited, errors = M.confirm(
+        still, waited, errors, disagree = M.confirm(
             [{"type": "inspector2"}], hosts, {"web-1": [{"cve": "CVE-2026-10001", "package": "fp-openssl"}]}, 100, 30,
             sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0],
             reader=lambda spec, hs: S.read_inspector2(spec, hs, clients=[("us-east-1", api)]))
-    assert (still, waited, errors) == ({}, 30.0, [])
+    assert (still, waited, errors, disagree) == ({}, 30.0, [], {})
     with Stubber(api) as stub:
         for _answer in range(4):
             stub.add_response("list_findings", {"findings": [finding("i-1", "CVE-2026-10001")]}, expected(["i-1"]))
         now[0] = 0.0
-        still, waited, errors = M.confirm(
+        still, waited, errors, disagree = M.confirm(
             [{"type": "inspector2"}], hosts, {"web-1": [{"cve": "CVE-2026-10001", "package": "fp-openssl"}]}, 100, 30,
             sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0],
             reader=lambda spec, hs: S.read_inspector2(spec, hs, clients=[("us-east-1", api)]))
     assert still == {"web-1": [{"cve": "CVE-2026-10001", "package": "fp-openssl"}]} and waited == 90.0
+    assert disagree == {"web-1": [{"cve": "CVE-2026-10001", "package": "fp-openssl", "ours": "closed", "source": "open", "reason": None}]}
+
+
+def test_confirm_records_a_finding_judged_open_that_the_source_no_longer_reports():
+    """Stubber (moto answers a repeated filter with the same queued findings, so it cannot show a rescan): the
+    source closed fp-kernel's finding although the kernel is not patched - the other direction of disagreement -
+    and still reports fp-libdemo's, judged open here too (agreement: not listed). No wait: nothing was judged closed."""
+    api = client()
+    hosts = [{"name": "db-1", "instance_id": "i-1"}]
+    sleeps = []
+    with Stubber(api) as stub:
+        stub.add_response("list_findings", {"findings": [finding("i-1", "CVE-2026-40002")]}, expected(["i-1"]))
+        still, waited, errors, disagree = M.confirm(
+            [{"type": "inspector2"}], hosts, {"db-1": []}, 600, 30, sleep=sleeps.append, clock=lambda: 0.0,
+            reader=lambda spec, hs: S.read_inspector2(spec, hs, clients=[("us-east-1", api)]),
+            expected_open={"db-1": [{"cve": "CVE-2026-50001", "package": "fp-kernel", "reason": "fp-kernel 6.1.0-1 is older"},
+                                    {"cve": "CVE-2026-40002", "package": "fp-openssl", "reason": "older"}]})
+        stub.assert_no_pending_responses()
+    assert (still, errors, sleeps) == ({}, [], [])
+    assert disagree == {"db-1": [{"cve": "CVE-2026-50001", "package": "fp-kernel", "ours": "open", "source": "closed",
+                                  "reason": "fp-kernel 6.1.0-1 is older"}]}
+
+
+def test_an_unreadable_source_reports_no_disagreement():
+    api = client()
+    with Stubber(api) as stub:
+        stub.add_client_error("list_findings", "AccessDeniedException", "not authorized", http_status_code=403,
+                              expected_params=expected(["i-1"]))
+        still, _waited, errors, disagree = M.confirm(
+            [{"type": "inspector2"}], [{"name": "db-1", "instance_id": "i-1"}], {"db-1": []}, 600, 30, sleep=lambda s: None,
+            clock=lambda: 0.0, reader=lambda spec, hs: S.read_inspector2(spec, hs, clients=[("us-east-1", api)]),
+            expected_open={"db-1": [{"cve": "CVE-2026-50001", "package": "fp-kernel"}]})
+    assert still == {} and disagree == {} and "AccessDeniedException" in errors[0]["reason"]
 
 
 def test_module_marks_every_key_no_log_and_names_a_missing_field():

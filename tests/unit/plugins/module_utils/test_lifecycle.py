@@ -33,7 +33,8 @@ def test_everything_imports_the_one_model():
     assert set(FAILED) <= set(TRIED) and set(FAILED) <= set(NOT_DONE) <= set(HOST_STATUSES)
     assert "deferred" not in NOT_DONE and "deferred" not in TRIED and "deferred" in TERMINAL
     assert "needs_attention" in FAILED and "incomplete" not in TERMINAL
-    assert set(lifecycle.BATCH_PHASES) | set(lifecycle.PREPARE_PHASES) | {"rollback"} | set(lifecycle.HOOK_PHASES) == set(lifecycle.PHASES)
+    assert (set(lifecycle.BATCH_PHASES) | set(lifecycle.PREPARE_PHASES) | {"rollback", "findings"} | set(lifecycle.HOOK_PHASES)
+            == set(lifecycle.PHASES))
 
 
 def test_the_ledger_takes_only_the_models_phases_and_statuses(tmp_path):
@@ -116,3 +117,16 @@ def test_verdict():
     assert judged["ok"] is False and judged["not_done"] == ["incomplete-0", "needs_attention-0", "not_started-0"]
     assert judged["message"].startswith("hosts not patched: incomplete-0")
     assert verdict([])["message"].startswith("no host was patched or even tried")
+
+
+def test_a_findings_phase_that_failed_fails_the_host_only_when_findings_are_required():
+    unread = {"status": "failed", "message": "qualys: answered 401", "data": {"required": False}}
+    night = phases(findings=unread, snapshot="ok", patch="changed", reboot="changed", validate="ok", rescan="ok")
+    assert host_status(night) == "patched" and lifecycle.failed_phase(night) == (None, None)
+    required = dict(unread, data={"required": True}, message="findings required (fleetpatch_findings_required), but: x")
+    stopped = phases(findings=required, approve={"status": "failed", "message": "findings required"})
+    assert host_status(stopped) == "failed"
+    assert lifecycle.failed_phase(stopped) == ("findings", "findings required (fleetpatch_findings_required), but: x")
+    assert next_phase(stopped) is None
+    # a step of the scan: a resume after it goes on as it did without it
+    assert next_phase(phases(findings={"status": "ok"})) == "snapshot"
