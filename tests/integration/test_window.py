@@ -38,16 +38,16 @@ def test_no_batch_starts_after_the_cutoff(fleet, tmp_path):
     """Batch 1 starts before the cutoff; the cutoff passes while it soaks; batch 2 never starts."""
     localfleet("reset", "fp1")
     localfleet("reset", "fp2")
-    now = datetime.now(timezone.utc)
-    cutoff_at = (now + timedelta(seconds=150)).replace(second=0, microsecond=0)
-    if (cutoff_at - now).total_seconds() < 15:
-        cutoff_at += timedelta(minutes=1)
+    # an at() window to the second (a cron one would round the cutoff to a minute and cost minutes
+    # of waiting): the cutoff comes 75 s from now, well after batch 1 starts, during its soak
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    cutoff_at = now + timedelta(seconds=75)
     start = cutoff_at - timedelta(hours=2)  # duration 3 h, cutoff 1 h before the end
     pause = int((cutoff_at - now).total_seconds()) + 5
     before = installed("fp2")
     night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1:web-prod-1", "-e", "fleetpatch_serial=1",
                          "-e", "fleetpatch_batch_pause=%d" % pause,
-                         "-e", window("cron(%d %d * * ? *)" % (start.minute, start.hour), 3, 1))
+                         "-e", window("at(%s)" % start.strftime("%Y-%m-%dT%H:%M:%S"), 3, 1))
     assert night.rc != 0, "a host not started must fail the run"
     # the progress line before each batch: k of n, its hosts, the tally, the time to the cutoff
     assert "batch 1 of 2: 1 host(s) [web-dev-1]; so far 0 done, 0 failed;" in night.stdout, night.stdout[-3000:]
