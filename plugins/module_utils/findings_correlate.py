@@ -239,11 +239,15 @@ def correlate(patches, findings, decisions, matched=None):
     }
 
 
-def plan_host(patches, findings, baseline, today, product=None):
-    """annotate + the baseline's decisions + correlate, for one host (the scan phase's filter)."""
+def plan_host(patches, findings, baseline, today, product=None, dependencies=None):
+    """annotate + the baseline's decisions + correlate, for one host (the scan phase's filter).
+
+    `dependencies`: patch_scan's {patch: [pending patches it needs]}, so that the plan's decisions are
+    the approval's own (a patch that needs a blocked one is not approved: baseline.apply_dependencies).
+    """
     matched = matches(patches, findings)
     annotated = annotate(patches, findings, matched[0])
-    decisions = baselib.evaluate(annotated, baseline, today, product)
+    decisions = baselib.evaluate(annotated, baseline, today, product, dependencies or None)
     result = correlate(annotated, findings, decisions, matched)
     result["patches"] = annotated
     return result

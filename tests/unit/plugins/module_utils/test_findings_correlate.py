@@ -144,3 +144,14 @@ def test_the_shared_prefix_shortcut_orders_as_dpkg_does(left, right):
     got = C._compare("apt", left, right)
     sign = lambda value: None if value is None else (value > 0) - (value < 0)  # noqa: E731
     assert sign(got) == sign(want)
+
+
+def test_the_plan_takes_the_approvals_dependencies_into_account():
+    """fp-openssl needs fp-kernel, which the baseline rejects with rejected_patches_action block: the approval does
+    not approve fp-openssl, so the plan must not promise its finding closed either."""
+    block = dict(REJECT_KERNEL, rejected_patches_action="block")
+    alone = C.plan_host(PATCHES, FINDINGS, block, TODAY)
+    assert [f["plan"] for f in alone["findings"] if f["cve"] == "CVE-2026-10001"] == ["patch_approved"]
+    needing = C.plan_host(PATCHES, FINDINGS, block, TODAY, dependencies={"fp-openssl": ["fp-kernel"]})
+    (entry,) = [f for f in needing["findings"] if f["cve"] == "CVE-2026-10001"]
+    assert entry["plan"] == "patch_not_approved" and "but fp-openssl needs fp-kernel" in entry["reason"]
