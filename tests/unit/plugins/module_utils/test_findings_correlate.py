@@ -134,6 +134,10 @@ def test_disagreements_become_ledger_records_named_by_what_the_source_says():
         {"cve": "CVE-2", "package": "b", "state": "source_closed", "reason": None}]
 
 
+def _sign(value):
+    return None if value is None else (value > 0) - (value < 0)
+
+
 @pytest.mark.parametrize("left,right", [
     ("3.0.15-1~deb12u1", "3.0.15-1~deb12u2"), ("1.0-1", "1.0a-1"), ("1.0-1", "1.0~rc1-1"), ("7.0.1-1", "7.0.1-"),
     ("1.2-1+deb12u2", "1.2-1+deb12u10"), ("1:1.0-1", "1.0-1"), ("1.0-10", "1.0-9"), ("1.0", "1.0.0"), ("1.0~", "1.0"),
@@ -142,8 +146,7 @@ def test_the_shared_prefix_shortcut_orders_as_dpkg_does(left, right):
     C._compare.cache_clear()
     want = B.compare_versions("apt", left, right)
     got = C._compare("apt", left, right)
-    sign = lambda value: None if value is None else (value > 0) - (value < 0)  # noqa: E731
-    assert sign(got) == sign(want)
+    assert _sign(got) == _sign(want)
 
 
 def test_the_plan_takes_the_approvals_dependencies_into_account():
