@@ -167,14 +167,15 @@ def main():
           "(group_vars + ledger rows) in this file")
     results = [night(int(n), args.groups, args.patches, args.forks, args.keep) for n in args.sizes.split(",")]
     names = list(PLAYS.values())
-    print("\n%-8s %-16s %10s %12s %14s" % ("hosts", "play", "wall s", "peak RSS MB", "ms per host"))
+    print("\n%-8s %-16s %10s %10s %12s %14s" % ("hosts", "play", "wall s", "CPU s", "peak RSS MB", "ms per host"))
     for r in results:
-        print("%-8d %-16s %10.1f %12s %14s" % (r["n"], "inventory+start", r["startup"], "-", "%.2f" % (1000 * r["startup"] / r["n"])))
+        print("%-8d %-16s %10.1f %10s %12s %14s" % (r["n"], "inventory+start", r["startup"], "-", "-",
+                                                    "%.2f" % (1000 * r["startup"] / r["n"])))
         for name in names:
             play = r["plays"].get(name)
             if play:
-                print("%-8d %-16s %10.1f %12.0f %14.2f" % (r["n"], name, play["wall"], play["peak_rss_mb"],
-                                                           1000 * play["wall"] / r["n"]))
+                print("%-8d %-16s %10.1f %10.1f %12.0f %14.2f" % (r["n"], name, play["wall"], play["cpu"], play["peak_rss_mb"],
+                                                                  1000 * play["wall"] / r["n"]))
         print("%-8d %-16s %10.1f   (ledger stand-in seeded in %.0f s, not counted)" % (r["n"], "whole run", r["wall"], r["seeded"]))
     if args.tasks:
         for r in results:
@@ -194,9 +195,11 @@ def main():
                 print("  %-16s %6.1fx  %s" % (name, ratio, "ok" if ratio <= scale * 1.2 else "NOT LINEAR"))
     for r in results:
         if r["n"] == 10000:
-            raise_crs, report = r["plays"]["raise CRs"]["wall"], r["plays"]["report + close"]["wall"]
-            print("\n10k hosts: grouping + opening the CRs %.1f s (target < 10 s: %s); report + CR close %.1f s (target < 15 s: %s)"
-                  % (raise_crs, "met" if raise_crs < 10 else "NOT MET", report, "met" if report < 15 else "NOT MET"))
+            raise_crs, report = r["plays"]["raise CRs"], r["plays"]["report + close"]
+            print("\n10k hosts: grouping + opening the CRs %.1f s wall, %.1f s CPU (target < 10 s: %s); report + CR close %.1f s "
+                  "wall, %.1f s CPU (target < 15 s: %s)"
+                  % (raise_crs["wall"], raise_crs["cpu"], "met" if raise_crs["wall"] < 10 else "NOT MET in wall time",
+                     report["wall"], report["cpu"], "met" if report["wall"] < 15 else "NOT MET in wall time"))
     if args.task_cost_size:
         cost = task_cost(args.task_cost_size, args.groups, args.forks, args.keep)
         per_host = 1000 * cost["second"] / cost["n"]

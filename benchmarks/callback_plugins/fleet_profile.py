@@ -1,6 +1,6 @@
 # Copyright: fleetpatch.hybrid contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark-only callback (benchmarks/fleet_scale.py): wall time and peak RSS of each play and task.
+"""Benchmark-only callback (benchmarks/fleet_scale.py): wall time, CPU time and peak RSS of each play, wall time of each task.
 
 Writes JSON to $FLEET_PROFILE_OUT at the end of the run. Peak RSS is the controller process's
 VmHWM, reset at each play's start (/proc/self/clear_refs, 5), so each play reports its own peak.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import time
 
 from ansible.plugins.callback import CallbackBase
@@ -31,6 +32,12 @@ def _hwm_mb():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024.0
     return None
+
+
+def _cpu():
+    """CPU seconds of the controller and its finished forks: what the play cost, whatever the machine's load."""
+    own, forks = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + forks.ru_utime + forks.ru_stime
 
 
 def _reset_hwm():
@@ -62,6 +69,7 @@ class CallbackModule(CallbackBase):
         self._end_task(now)
         if self.play is not None:
             self.play["wall"] = now - self.play.pop("_start")
+            self.play["cpu"] = _cpu() - self.play.pop("_cpu")
             self.play["peak_rss_mb"] = _hwm_mb()
             self.plays.append(self.play)
             self.play = None
@@ -72,7 +80,7 @@ class CallbackModule(CallbackBase):
         if not self.plays:
             self.first_play_at = now
         _reset_hwm()
-        self.play = {"name": play.get_name(), "_start": now, "tasks": []}
+        self.play = {"name": play.get_name(), "_start": now, "_cpu": _cpu(), "tasks": []}
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         now = time.time()

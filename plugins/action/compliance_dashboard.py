@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -36,7 +35,7 @@ class ActionModule(ActionBase):
         if args["trend_runs"] < 1:
             raise AnsibleActionFail("compliance_dashboard: trend_runs must be 1 or more, got %d" % args["trend_runs"])
         try:
-            page, figures = build(args["path"], args["run_id"], args["trend_runs"], cache=args["dest"] + ".trend.json")
+            page, figures = build(args["path"], args["run_id"], args["trend_runs"], keep=not self._task.check_mode)
         except LedgerError as exc:
             raise AnsibleActionFail("compliance_dashboard: %s" % exc)
         old = None
@@ -51,14 +50,13 @@ class ActionModule(ActionBase):
         return result
 
 
-def build(path, run_id=None, trend_runs=dashboard.TREND_RUNS, cache=None):
+def build(path, run_id=None, trend_runs=dashboard.TREND_RUNS, keep=True):
     """(html, report) of a run (the newest when run_id is None) with the trend of the runs up to it.
 
-    cache: a JSON file keeping the trend point of each finished run (keyed by run id and finish
-    time, so a rerun of a run recomputes it); the ledger is append-only, so a finished run's point
-    never changes, and a nightly dashboard reads one run instead of thirty.
+    The earlier runs' trend points are the summary figures their reports kept in the ledger (one
+    query); a finished run without them is computed from its rows and, with keep, its figures are
+    kept for the next dashboard (the ledger is append-only: a finished run's figures never change).
     """
-    known = _read_cache(cache)
     with Ledger(path) as ledger:
         runs = run_ids(ledger)
         if not runs:
@@ -67,33 +65,20 @@ def build(path, run_id=None, trend_runs=dashboard.TREND_RUNS, cache=None):
         if run_id not in runs:
             raise LedgerError("run_id %r is not in the ledger %s" % (run_id, path))
         earlier = runs[:runs.index(run_id)][-(trend_runs - 1):] if trend_runs > 1 else []
-        trend, fresh = [], {}
+        kept = ledger.run_figures(earlier)
+        trend = []
         for rid in earlier:
-            run = ledger.run(rid)
-            stamp = "%s|%s" % (run["status"], run["finished_at"])
-            entry = known.get(rid)
-            if not entry or entry.get("stamp") != stamp:
-                entry = {"stamp": stamp, "point": dashboard.trend_point(load_report(ledger, rid)[0])}
-            fresh[rid] = entry
-            trend.append(entry["point"])
+            point = kept.get(rid)
+            if point is None:
+                point = dashboard.trend_point(load_report(ledger, rid)[0])
+                if keep:
+                    ledger.record_figures(rid, point)
+            trend.append(point)
         report = load_report(ledger, run_id)[0]
     trend.append(dashboard.trend_point(report))
-    if cache and fresh != dict((k, v) for k, v in known.items() if k in fresh):
-        write(cache, json.dumps(dict(known, **fresh), sort_keys=True))
     # the page says when it was written, to the minute: a rerun within the minute changes nothing
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return dashboard.render(report, trend, generated_at=stamp), report
-
-
-def _read_cache(cache):
-    if not cache or not os.path.exists(cache):
-        return {}
-    try:
-        with open(cache, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):  # a damaged cache is rebuilt from the ledger
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def write(dest, text):

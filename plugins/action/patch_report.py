@@ -13,6 +13,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRError
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.dashboard import trend_point
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report, render_table
@@ -57,6 +58,8 @@ class ActionModule(ActionBase):
         with Ledger(args["path"]) as ledger:
             # with its change requests and findings: module_utils/report.py load_report
             report = load_report(ledger, args["run_id"])[0]
+            # a finished run's summary figures, kept for the dashboard's trend (one row per run)
+            ledger.record_figures(args["run_id"], trend_point(report))
         if args["plan"] is not None:
             # a dry run: the report carries the plan (and says it is one); its file is written even
             # in check mode, as the plan is what a check run is for

@@ -26,6 +26,12 @@ options:
   details:
     description: Each host's reason, a mapping of host name to reason.
     type: dict
+  report:
+    description:
+      - report.json's content. Each item then carries C(close_notes) - the notes the
+        P(fleetpatch.hybrid.cr_close_notes#filter) filter writes for its patch group - all worked out
+        in one pass over the report, instead of templating the whole report once per change.
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -36,16 +42,21 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: "[{key, number, backend, hosts, host_outcomes, outcome_details}]"
+  description: "[{key, number, backend, hosts, host_outcomes, outcome_details, close_notes (with O(report))}]"
   type: list
   elements: dict
 """
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.fleet_plan import close_plan
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.fleet_plan import PlanError, close_plan
 
 
-def change_request_close_plan(opened, outcomes, details=None):
-    return close_plan(opened, outcomes, details)
+def change_request_close_plan(opened, outcomes, details=None, report=None):
+    try:
+        return close_plan(opened, outcomes, details, report)
+    except PlanError as exc:
+        raise AnsibleFilterError("change_request_close_plan: %s" % exc)
 
 
 class FilterModule(object):

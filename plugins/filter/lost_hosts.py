@@ -28,6 +28,13 @@ options:
     type: list
     elements: str
     default: []
+  targeted:
+    description:
+      - Instead of O(started), the hosts this run targeted; of them, the ones whose approval is done
+        in the ledger (their C(phases)) count as started. Lets the controller find them without
+        reading every host's variables.
+    type: list
+    elements: str
   answers:
     description: The loop results of the try (each with the host name under O(host_key)).
     type: list
@@ -58,11 +65,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import lost_host_record
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASE_DONE, lost_host_record
 
 
-def _lost_hosts(hosts, started=None, answers=None, host_key="__fleetpatch_lost_host"):
+def _lost_hosts(hosts, started=None, answers=None, host_key="__fleetpatch_lost_host", targeted=None):
     try:
+        if answers is None and targeted is not None:
+            targeted = set(targeted)
+            started = [h["name"] for h in hosts or [] if h["name"] in targeted and (h.get("phases") or {}).get("approve") in PHASE_DONE]
         if answers is None:
             started = set(started or [])
             return [h["name"] for h in hosts or [] if h["status"] == "incomplete" and h["name"] in started]

@@ -10,6 +10,9 @@ A host is a mapping (Ansible's hostvars of the host, or a plain dict in tests).
 
 from __future__ import annotations
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils import accounting, cr_model, findings_report
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import resume_state
+
 UNGROUPED = "ungrouped"
 
 
@@ -70,6 +73,31 @@ def group_change_requests(hosts, windows=None):
     return [_finish_group(name, groups[name]) for name in sorted(groups)]
 
 
+LEDGER_PHASES = ("scan", "approve")
+
+
+def ledger_change_request_groups(ledger_hosts):
+    """group_change_requests over a run's ledger instead of 10,000 hosts' variables.
+
+    `ledger_hosts` is Ledger.hosts(run_id, phases=LEDGER_PHASES, changes=False). A host takes part
+    when it got through approval (resume_state's `ready`, in this attempt or an earlier one) with
+    approved patches (the scan's records of the names the approval kept); its patch group and owner
+    are the ones recorded with it, and its window the one that applied to it (attrs.window_applied).
+    A host outside its window never reaches approval, so it has no part here either.
+    """
+    hosts, windows = [], {}
+    for host in ledger_hosts:
+        state = resume_state(host)
+        attrs = host.get("attrs") or {}
+        hosts.append({"inventory_hostname": host["name"], "fleetpatch_ready": state["ready"], "scan_approved": state["approved"],
+                      "fleetpatch_patch_group": host.get("patch_group"), "fleetpatch_owner": attrs.get("owner")})
+        applied = attrs.get("window_applied")
+        if isinstance(applied, dict) and applied.get("start"):
+            windows[host["name"]] = {"allowed_to_start": True, "window_start": applied["start"], "window_end": applied.get("end"),
+                                     "schedule": applied.get("expression"), "timezone": applied.get("timezone")}
+    return group_change_requests(hosts, windows)
+
+
 def _finish_group(name, group):
     patches = [{"name": key[0], "version": key[1], "cves": sorted(entry["cves"]), "advisories": sorted(entry["advisories"])}
                for key, entry in sorted(group["patches"].items(), key=lambda item: (item[0][0], item[0][1] or ""))]
@@ -128,13 +156,23 @@ def fold_opened(results, backend, required=False, previous=None):
     return {"opened": opened, "host_map": host_map, "failed_groups": failed, "blocked_hosts": blocked}
 
 
-def close_plan(opened, outcomes, details=None):
+def close_plan(opened, outcomes, details=None, report=None):
     """One close per opened change with a number: [{key, number, backend, hosts, host_outcomes, outcome_details}].
 
     outcomes {host: status} and details {host: reason} are restricted to each change's own hosts
-    (a lookup per host, not a scan of every outcome per change).
+    (a lookup per host, not a scan of every outcome per change). With the run's `report`, each
+    item also carries its `close_notes` (accounting.close_notes over its patch group's hosts, as
+    the cr_close_notes filter writes them), all worked out in one pass over the report's hosts:
+    the report is read once, not once per change.
     """
     outcomes, details = outcomes or {}, details or {}
+    by_group = None
+    if report is not None:
+        if not isinstance(report, dict) or not isinstance(report.get("hosts"), list):
+            raise PlanError("report must be report.json's content (a dict with hosts), got %s" % type(report).__name__)
+        by_group = {}
+        for host in report["hosts"]:
+            by_group.setdefault(host.get("patch_group") or accounting.UNGROUPED, []).append(host)
     plan = []
     for name in sorted(opened or {}):
         entry = opened[name]
@@ -149,6 +187,11 @@ def close_plan(opened, outcomes, details=None):
             "host_outcomes": dict((h, outcomes[h]) for h in hosts if h in outcomes),
             "outcome_details": dict((h, details[h]) for h in hosts if h in details),
         })
+        group_hosts = (by_group or {}).get(name)
+        if group_hosts:
+            code = cr_model.derive_close_code(dict((h["name"], h.get("status") or "incomplete") for h in group_hosts))
+            plan[-1]["close_notes"] = accounting.close_notes({"hosts": group_hosts}, name, code, None,
+                                                             findings_report.outcome_details(group_hosts))
     return plan
 
 

@@ -8,9 +8,11 @@ rerun with the same run id) adds its own rows, phase rows and package rows keyed
 nothing recorded is overwritten. A host's outcome is judged from the latest row of each phase
 (module_utils/lifecycle.py), and a rerun continues each host from there (``resume``).
 
-Schema version 2 (PRAGMA user_version). A ledger of version 1 (one row per host and phase,
-upserted) is migrated in place, its rows becoming attempt 1; a ledger of a newer version than
-this code knows is refused with a clear error.
+Schema version 3 (PRAGMA user_version). A ledger of version 1 (one row per host and phase,
+upserted) is migrated in place, its rows becoming attempt 1; version 2 gains the run_figures
+table (each finished run's summary figures, as its report computed them, so a trend over many
+runs reads one row per run); a ledger of a newer version than this code knows is refused with a
+clear error.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils import lifecycle
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASE_STATUSES, PHASES
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import LedgerDamaged, LedgerPathError, open_database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -102,6 +104,14 @@ CREATE TABLE IF NOT EXISTS findings (
     reason TEXT
 );
 CREATE INDEX IF NOT EXISTS findings_by_run ON findings (run_id, host, stage);
+CREATE TABLE IF NOT EXISTS run_figures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    stamp TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    figures TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_figures_run ON run_figures (run_id, id);
 """
 
 # version 1 -> 2: keyed rows become attempt 1 of their run
@@ -313,6 +323,43 @@ class Ledger(object):
             self.conn.execute("UPDATE run_attempts SET status=?, finished_at=? WHERE run_id=? AND attempt=?",
                               (status, now, run_id, attempt))
 
+    def record_figures(self, run_id, figures):
+        """Keep a finished run's summary figures (a JSON object, computed by the report from the
+        run's rows), so a trend over many runs reads one row per run instead of every host of each.
+
+        Append-only: the row carries the run's stamp (status and finish time); a run resumed and
+        finished again gets a new row, and the same figures for the same stamp are not added twice.
+        An unfinished run's figures are not kept (they can still change). Returns True when a row
+        was added.
+        """
+        row = self.conn.execute("SELECT status, finished_at FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            raise LedgerError("run_id %r is not in the ledger %s" % (run_id, self.path))
+        if row[1] is None:
+            return False
+        stamp, text = _stamp(*row), json.dumps(figures, sort_keys=True)
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            latest = self.conn.execute("SELECT stamp, figures FROM run_figures WHERE run_id=? ORDER BY id DESC LIMIT 1",
+                                       (run_id,)).fetchone()
+            if latest == (stamp, text):
+                return False
+            self.conn.execute("INSERT INTO run_figures (run_id, stamp, recorded_at, figures) VALUES (?, ?, ?, ?)",
+                              (run_id, stamp, utcnow(), text))
+        return True
+
+    def run_figures(self, run_ids=None):
+        """{run_id: figures} of the finished runs (of run_ids, or all) whose latest kept figures
+        belong to the run as it stands (same stamp); a run left out must be computed from its rows."""
+        out = {}
+        wanted = None if run_ids is None else set(run_ids)
+        for run_id, stamp, figures, status, finished_at in self.conn.execute(
+                "SELECT f.run_id, f.stamp, f.figures, r.status, r.finished_at FROM run_figures f JOIN runs r ON r.run_id = f.run_id "
+                "WHERE f.id IN (SELECT MAX(id) FROM run_figures GROUP BY run_id)"):
+            if (wanted is None or run_id in wanted) and finished_at is not None and stamp == _stamp(status, finished_at):
+                out[run_id] = json.loads(figures)
+        return out
+
     def phase(self, run_id, host, phase):
         """The latest row of a host's phase, or None."""
         row = self.conn.execute("SELECT status, message, data, attempt FROM host_phases WHERE run_id=? AND host=? AND phase=? "
@@ -334,9 +381,13 @@ class Ledger(object):
             "SELECT attempt, started_at, finished_at, status FROM run_attempts WHERE run_id=? ORDER BY attempt", (run_id,))]
         return run
 
-    def hosts(self, run_id):
+    def hosts(self, run_id, phases=None, changes=True):
         """Every host of a run with its attributes, the latest row of each phase and its package
-        changes (the latest row of each package: a resumed rescan proves the same change again)."""
+        changes (the latest row of each package: a resumed rescan proves the same change again).
+
+        `phases` (names) reads only those phases' rows and `changes=False` no package changes:
+        a controller step that needs less of 10,000 hosts decodes less.
+        """
         hosts = {}
 
         def entry(name):
@@ -345,14 +396,16 @@ class Ledger(object):
         for host, group, attrs in self.conn.execute(
                 "SELECT host, patch_group, attrs FROM run_hosts WHERE run_id=? ORDER BY host", (run_id,)):
             entry(host).update(patch_group=group, attrs=json.loads(attrs))
+        only = list(phases or ())
         for host, phase, status, at, message, data, attempt in self.conn.execute(
-                "SELECT host, phase, status, recorded_at, message, data, attempt FROM host_phases WHERE run_id=? ORDER BY id", (run_id,)):
+                "SELECT host, phase, status, recorded_at, message, data, attempt FROM host_phases WHERE run_id=?"
+                + (" AND phase IN (%s)" % ", ".join("?" * len(only)) if only else "") + " ORDER BY id", [run_id] + only):
             entry(host)["phases"][phase] = {"status": status, "recorded_at": at, "message": message, "data": json.loads(data),
                                             "attempt": attempt}
         latest = {}
         for row in self.conn.execute(
                 "SELECT host, name, arch, from_version, to_version, classification, cves, advisories, attempt FROM package_changes "
-                "WHERE run_id=? ORDER BY id", (run_id,)):
+                "WHERE run_id=? ORDER BY id", (run_id,)) if changes else ():
             latest[(row[0], row[1], row[2])] = row
         for key in sorted(latest):
             row = latest[key]
@@ -363,6 +416,10 @@ class Ledger(object):
     def resume(self, run_id):
         """Where each host of an unfinished run goes on: {host: state} (see resume_state)."""
         return dict((host["name"], resume_state(host)) for host in self.hosts(run_id))
+
+
+def _stamp(status, finished_at):
+    return "%s|%s" % (status, finished_at)
 
 
 def resume_state(host):

@@ -20,8 +20,10 @@ description:
     the change requests with their states; the trend over the last runs in the ledger.
   - Every figure is the one report.json states (module_utils/accounting.py) and carries a C(data-figure)
     attribute naming it.
-  - The trend point of each finished run is kept in C(<dest>.trend.json) (rebuilt from the ledger when missing,
-    and for a run rerun since), so a nightly dashboard reads the ledger's newest run only.
+  - The trend reads each earlier run's summary figures from the ledger, where every run's report keeps them
+    (fleetpatch.hybrid.patch_report), so a dashboard reads one row per earlier run and the hosts of the shown run
+    only. A run whose figures were never kept (a ledger from before, a run that ended without its report) is
+    computed from its rows once, and its figures are kept then (not in check mode).
   - Runs on the controller.
 author:
   - fleetpatch.hybrid developers (@fleetpatch)

@@ -158,6 +158,12 @@ def test_dashboard_in_chromium_shows_the_reports_figures(tmp_path):
     figures = dashboard_figures(os.path.join(out, "dashboard.html"), screenshot)
     check_dashboard_equals_report(figures, report)
     assert figures["trend.count"] == "1"
+    # the report kept the run's figures in the ledger: a later dashboard's trend reads them, not the hosts
+    with Ledger(os.path.join(out, "ledger.db")) as ledger:
+        kept = ledger.run_figures()
+    assert list(kept) == ["run-1"]
+    assert dict((k, kept["run-1"][k]) for k in ("hosts", "compliance_pct", "cves_closed_distinct", "columns")) == dict(
+        (k, report["summary"][k]) for k in ("hosts", "compliance_pct", "cves_closed_distinct", "columns"))
     shutil.copy(screenshot, os.path.join(ROOT, ".cache", "dashboard-test.png"))
 
 

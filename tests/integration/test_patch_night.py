@@ -232,6 +232,12 @@ def test_every_figure_agrees_with_the_ledger_and_the_hosts(nights):
         assert "Host-CVE pairs closed: %d. Host-package pairs patched: %d." % (
             group["host_cves_closed"], group["host_packages_patched"]) in notes
 
+    # the run's figures the report kept in the ledger, which later dashboards' trends read
+    kept = json.loads(first.rows("SELECT figures FROM run_figures WHERE run_id=? ORDER BY id DESC LIMIT 1", first.run_id)[0][0])
+    assert kept["run_id"] == report["run_id"]
+    for key in ("hosts", "compliance_pct", "cves_closed_distinct", "cves_still_open_distinct", "host_packages_patched", "columns"):
+        assert kept[key] == summary[key], key
+
     # the dashboard the night wrote, as Chromium shows it
     figures = dashboard_figures(os.path.join(first.outdir, "dashboard.html"), os.path.join(first.outdir, "dashboard.png"))
     check_dashboard_equals_report(figures, report)

@@ -26,6 +26,13 @@ def test_lost_hosts_names_the_started_incomplete_ones():
     assert lost_hosts(REPORT, started=["a", "b", "c"]) == ["a", "b"]
 
 
+def test_lost_hosts_of_the_targeted_ones_that_got_through_approval():
+    # d was targeted but failed preflight; c is done; e was not targeted this time
+    report = REPORT + [{"name": "e", "status": "incomplete", "phases": {"approve": "ok"}}]
+    assert lost_hosts(report, targeted=["a", "b", "c", "d"]) == ["a", "b"]
+    assert lost_hosts(report, targeted=[]) == []
+
+
 def test_lost_hosts_rows():
     answers = [{"__fleetpatch_lost_host": "a", "unreachable": True, "msg": "ssh: connect refused"},
                {"__fleetpatch_lost_host": "b", "ping": "pong"}]

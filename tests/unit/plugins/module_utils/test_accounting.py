@@ -21,29 +21,29 @@ def change(patch):
             "classification": "security", "cves": patch["cves"], "advisories": patch["advisories"]}
 
 
-def night(ledger, host, group, pending, approved, installed, still_open, rejected=(), reboot_pending=False, status=None):
+def night(ledger, host, group, pending, approved, installed, still_open, rejected=(), reboot_pending=False, status=None, run_id="r1"):
     """One host's rows as the roles write them."""
-    ledger.record_host("r1", host, group, {"environment": "prod", "owner": "o@example.com", "window": "sun-02"})
-    ledger.record_phase("r1", host, "preflight", "ok")
+    ledger.record_host(run_id, host, group, {"environment": "prod", "owner": "o@example.com", "window": "sun-02"})
+    ledger.record_phase(run_id, host, "preflight", "ok")
     cves = sorted(set(c for p in pending for c in p["cves"]))
-    ledger.record_phase("r1", host, "scan", "ok", data={"pending": len(pending), "patches": pending, "cves": cves})
+    ledger.record_phase(run_id, host, "scan", "ok", data={"pending": len(pending), "patches": pending, "cves": cves})
     missing = [p["name"] for p in pending if p["name"] in approved]
-    ledger.record_phase("r1", host, "approve", "ok", data={"approved": list(approved), "compliance": {
+    ledger.record_phase(run_id, host, "approve", "ok", data={"approved": list(approved), "compliance": {
         "compliant": not missing, "status": "COMPLIANT" if not missing else "NON_COMPLIANT",
         "counts": {"installed": 0, "installed_other": 0, "installed_pending_reboot": 0, "installed_rejected": 0,
                    "missing": len(missing), "failed": 0, "not_applicable": 0},
         "patches": {"missing": missing} if missing else {}}})
     if not approved:
-        ledger.record_phase("r1", host, "patch", "skipped")
-        ledger.record_phase("r1", host, "rescan", "skipped")
+        ledger.record_phase(run_id, host, "patch", "skipped")
+        ledger.record_phase(run_id, host, "rescan", "skipped")
         return
-    ledger.record_phase("r1", host, "patch", "changed")
-    ledger.record_phase("r1", host, "reboot", "skipped", data={"pending": reboot_pending})
+    ledger.record_phase(run_id, host, "patch", "changed")
+    ledger.record_phase(run_id, host, "reboot", "skipped", data={"pending": reboot_pending})
     if status == "rolled_back":
-        ledger.record_phase("r1", host, "validate", "failed", message="http://localhost/health answered 500")
-        ledger.record_phase("r1", host, "rollback", "changed", message="packages downgraded to the snapshot's versions")
-    ledger.record_changes("r1", host, [change(p) for p in pending if p["name"] in installed])
-    ledger.record_phase("r1", host, "rescan", "ok" if status is None else "failed",
+        ledger.record_phase(run_id, host, "validate", "failed", message="http://localhost/health answered 500")
+        ledger.record_phase(run_id, host, "rollback", "changed", message="packages downgraded to the snapshot's versions")
+    ledger.record_changes(run_id, host, [change(p) for p in pending if p["name"] in installed])
+    ledger.record_phase(run_id, host, "rescan", "ok" if status is None else "failed",
                         data={"cves": sorted(still_open), "still_pending": [n for n in approved if n not in installed]})
 
 

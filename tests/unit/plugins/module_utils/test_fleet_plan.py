@@ -140,6 +140,27 @@ def test_close_plan_gives_each_change_only_its_own_hosts():
                      "host_outcomes": {"web-1": "patched", "web-2": "failed"}, "outcome_details": {"web-2": "patch: dpkg error"}}]
 
 
+def test_close_plan_with_the_report_carries_each_changes_close_notes():
+    """The notes are the cr_close_notes filter's for the group, worked out in one pass over the report."""
+    from ansible_collections.fleetpatch.hybrid.plugins.filter.cr_close_notes import FilterModule
+
+    cr_close_notes = FilterModule().filters()["cr_close_notes"]
+    entry = {"patched": [], "cves_open_before": [], "cves_closed": [], "cves_still_open": []}
+    report = {"hosts": [dict(entry, name="web-1", patch_group="web", status="patched", cves_closed=["CVE-1"]),
+                        dict(entry, name="web-2", patch_group="web", status="rolled_back", rollback_reason="health check"),
+                        dict(entry, name="db-1", patch_group="db", status="patched")]}
+    opened = {"web": {"number": "CHG1", "backend": "local", "hosts": ["web-1", "web-2"]},
+              "db": {"number": "CHG2", "backend": "local", "hosts": ["db-1"]},
+              "gone": {"number": "CHG3", "backend": "local", "hosts": ["x-1"]}}
+    plan = dict((p["key"], p) for p in close_plan(opened, {}, None, report))
+    assert plan["web"]["close_notes"] == cr_close_notes(report, "web")
+    assert plan["web"]["close_notes"].startswith("Close code: successful_issues.") and "health check" in plan["web"]["close_notes"]
+    assert plan["db"]["close_notes"] == cr_close_notes(report, "db")
+    assert "close_notes" not in plan["gone"]  # no host of it in the report: the module writes its own notes
+    with pytest.raises(PlanError, match="report must be report.json's content"):
+        close_plan(opened, {}, None, ["not", "a", "report"])
+
+
 def test_fold_closed():
     results = [{"__change_request_item": {"key": "web", "number": "CHG1"}, "state": "closed",
                 "change_request": {"close_code": "successful"}},
@@ -154,8 +175,11 @@ def test_fold_and_close_10000_hosts():
     results = [{"__change_request_group": {"name": "g%02d" % g, "hosts": hosts[g::20]}, "number": "CHG%d" % g,
                 "state": "implement", "change_request": {}} for g in range(20)]
     folded = fold_opened(results, "local")
-    plan = close_plan(folded["opened"], dict((h, "patched") for h in hosts))
+    report = {"hosts": [{"name": h, "patch_group": "g%02d" % (i % 20), "status": "patched", "patched": [], "cves_open_before": [],
+                         "cves_closed": ["CVE-%d" % i], "cves_still_open": []} for i, h in enumerate(hosts)]}
+    plan = close_plan(folded["opened"], dict((h, "patched") for h in hosts), None, report)
     assert len(folded["host_map"]) == 10000 and sum(len(p["host_outcomes"]) for p in plan) == 10000
+    assert all(p["close_notes"].startswith("Close code: successful. 500 host(s): patched 500.") for p in plan)
 
 
 @pytest.mark.parametrize("total,serial,sizes", [
@@ -184,3 +208,70 @@ def test_progress_counts_the_previous_batch():
 def test_progress_shortens_a_long_batch():
     line = batch_progress(None, ["h%d" % i for i in range(50)], {}, 50)["line"]
     assert "h9, ... (40 more)" in line and "h10" not in line
+
+
+# ---------------------------------------------------------------- the same grouping from the run ledger
+
+def _ledger_night(path, hosts):
+    """A ledger as the scan play leaves it: each host with its attributes, scan and approval rows."""
+    from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger
+
+    with Ledger(str(path)) as ledger:
+        ledger.start_run("r1", playbook="fleetpatch.hybrid.patch_night")
+        for name, group, owner, approved, rows, applied in hosts:
+            ledger.record_host("r1", name, group, {"owner": owner, "window_applied": applied})
+            for phase, status in rows:
+                data = {"patches": approved + [patch("rejected-pkg", "9")]} if phase == "scan" else {}
+                if phase == "approve":
+                    data = {"approved": [p["name"] for p in approved]}
+                ledger.record_phase("r1", name, phase, status, None, data)
+            ledger.record_changes("r1", name, [{"name": p["name"], "to": p["candidate_version"]} for p in approved])
+    return Ledger(str(path))
+
+
+def test_the_ledger_gives_the_same_groups_as_the_hosts_variables(tmp_path):
+    from ansible_collections.fleetpatch.hybrid.plugins.module_utils.fleet_plan import LEDGER_PHASES, ledger_change_request_groups
+
+    applied = {"source": "tag", "status": "open", "expression": "cron(0 2 * * ? *)", "timezone": "UTC",
+               "start": "2026-12-04T02:00:00+00:00", "end": "2026-12-04T06:00:00+00:00"}
+    done = [("preflight", "ok"), ("scan", "ok"), ("approve", "ok")]
+    web1 = [patch("openssl", "3.0.16", ["CVE-2024-2"], ["DSA-1"]), patch("tzdata", "2025b")]
+    web2 = [patch("openssl", "3.0.16", ["CVE-2024-1"], ["DSA-1"])]
+    db1 = [patch("libpq5", "15.9", ["CVE-2024-3"], ["DSA-2"])]
+    ledger = _ledger_night(tmp_path / "ledger.db", [
+        ("web-1", "web", "bob@example.com", web1, done, applied),
+        ("web-2", "web", "ann@example.com", web2, done + [("snapshot", "ok"), ("patch", "changed")], applied),
+        ("web-3", "web", "x@example.com", web1, [("preflight", "ok"), ("scan", "ok"), ("approve", "failed")], applied),
+        ("web-4", "web", "y@example.com", [], done, applied),                        # nothing approved
+        ("db-1", "db", None, db1, done, {"source": "none", "status": "none"}),
+        ("db-2", "db", None, db1, [("preflight", "skipped")], dict(applied, status="deferred", start=None)),
+    ])
+    with ledger:
+        read = ledger.hosts("r1", phases=LEDGER_PHASES, changes=False)
+    assert all(set(h["phases"]) <= {"scan", "approve"} and h["changes"] == [] for h in read)
+    from_ledger = ledger_change_request_groups(read)
+    from_vars = group_change_requests(
+        [host("web-1", "web", "bob@example.com", web1), host("web-2", "web", "ann@example.com", web2),
+         host("db-1", "db", None, db1)],
+        {"web-1": dict(allowed_to_start=True, window_start=applied["start"], window_end=applied["end"],
+                       schedule=applied["expression"], timezone="UTC")})
+    assert from_ledger == from_vars
+    assert [g["name"] for g in from_ledger] == ["db", "web"] and from_ledger[1]["hosts"] == ["web-1", "web-2"]
+    assert from_ledger[1]["window"] == {"start": applied["start"], "end": applied["end"], "expression": "cron(0 2 * * ? *)",
+                                        "timezone": "UTC"}
+    assert "window" not in from_ledger[0]
+    assert all(p["name"] != "rejected-pkg" for g in from_ledger for p in g["patches"])
+
+
+def test_the_ledger_grouping_at_10000_hosts(tmp_path):
+    """10,000 hosts in 20 patch groups, 10 approved patches each (the unit-level half of benchmarks/fleet_scale.py)."""
+    from ansible_collections.fleetpatch.hybrid.plugins.module_utils import fleet_plan
+
+    rows = [{"name": "h%05d" % i, "patch_group": "pg-%02d" % (i % 20), "attrs": {"owner": "t%02d@example.com" % (i % 20)},
+             "phases": {"scan": {"status": "ok", "data": {"patches": [patch("p%d" % k, "1", ["CVE-%d-%d" % (i % 20, k)])
+                                                                      for k in range(10)]}},
+                        "approve": {"status": "ok", "data": {"approved": ["p%d" % k for k in range(10)]}}}}
+            for i in range(10000)]
+    groups = fleet_plan.ledger_change_request_groups(rows)
+    assert len(groups) == 20 and sum(len(g["hosts"]) for g in groups) == 10000
+    assert all(len(g["patches"]) == 10 and len(g["cves"]) == 10 and len(g["owners"]) == 1 for g in groups)

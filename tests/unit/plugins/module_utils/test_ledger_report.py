@@ -3,7 +3,7 @@ import sqlite3
 
 import pytest
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import SCHEMA_VERSION, Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.proof import prove
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import build_report, host_status, render_table
 
@@ -97,7 +97,7 @@ def test_a_version_1_ledger_is_migrated(tmp_path):
     conn.commit()
     conn.close()
     with Ledger(path) as ledger:
-        assert ledger.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert ledger.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         (host,) = ledger.hosts("r0")
         assert host["phases"]["patch"]["attempt"] == 1 and host["changes"][0]["to"] == "2"
         assert ledger.run("r0")["attempts"][0]["status"] == "finished"
