@@ -18,8 +18,11 @@ DEMO_OUT := out/demo
 demo: deps venv collection
 	tools/localfleet up 3 --fresh
 	tools/localfleet aws seed
+	# the web app of the demo's hook pair (docs/hooks.md) on web-dev-1, held at its version
+	tools/localfleet exec fp1 'apt-get update -qq && apt-get install -y -qq fp-webapp=1.0-1 >/dev/null && apt-mark hold fp-webapp >/dev/null'
 	rm -rf $(DEMO_OUT)
-	ANSIBLE_INVENTORY_UNPARSED_FAILED=true ansible-playbook -i inventories/demo playbooks/patch_night.yml -e fleetpatch_output_dir=$(DEMO_OUT)
+	ANSIBLE_INVENTORY_UNPARSED_FAILED=true ansible-playbook -i inventories/demo playbooks/patch_night.yml -e fleetpatch_output_dir=$(DEMO_OUT) \
+		-e fleetpatch_demo_webapp=true
 	@$(PY) tools/fleetpatch-report $(DEMO_OUT)/report.json
 	@echo "report: $(DEMO_OUT)/report.json   ledger: $(DEMO_OUT)/ledger.db"
 

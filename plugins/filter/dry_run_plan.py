@@ -13,6 +13,8 @@ description:
     (docs/dry_run.md) - the patches it would install (from -> to) with the CVEs and advisories each
     closes and why it is approved, the pending patches it would hold back and why, the snapshot
     and reboot that would happen, and the window.
+  - Each host's window is the one the night judged for it (C(hostvars['localhost'].fleetpatch_windows), what the ledger
+    records as C(window_applied)), with the reason when it would not let the host start; else its C(fleetpatch_window).
   - The plan is complete when every host got through preflight and scan.
   - With O(as_text=true), the plan as the lines the playbook prints.
 author:
@@ -33,7 +35,7 @@ options:
     type: str
     required: true
   window:
-    description: The night's maintenance window (start, end), when one is set.
+    description: A run-wide maintenance window to show (start, end); patch_night sets none, each host carries its own.
     type: dict
   generated_at:
     description: When the plan was made (shown as given).
@@ -71,9 +73,24 @@ def _get(hostvars, key, default=None):
         return default
 
 
+def _window(decision):
+    """The window that applies to the host (the night's window_plan decision: what the ledger records
+    as window_applied), with the reason when it would not let the host start."""
+    if not isinstance(decision, dict) or not isinstance(decision.get("applied"), dict):
+        return None
+    window = dict(decision["applied"])
+    if not decision.get("allowed_to_start", True) and decision.get("reason"):
+        window["reason"] = decision["reason"]
+    return window
+
+
 def dry_run_plan(hostvars, hosts, run_id, window=None, generated_at=None, as_text=False):
     if not isinstance(hosts, list) or not all(isinstance(h, dict) and "name" in h for h in hosts):
         raise AnsibleFilterError("dry_run_plan: hosts must be the report's list of hosts (each with a name)")
+    try:
+        windows = _get(hostvars["localhost"], "fleetpatch_windows", {}) or {}
+    except KeyError:
+        windows = {}
     entries = []
     for host in hosts:
         name = host["name"]
@@ -92,7 +109,7 @@ def dry_run_plan(hostvars, hosts, run_id, window=None, generated_at=None, as_tex
             "reboot_policy": _get(hv, "fleetpatch_reboot_policy", "if_needed"),
             "snapshot_policy": _get(hv, "fleetpatch_snapshot_policy", "best_effort"),
             "hostvars": dict((k, _get(hv, k)) for k in _HOSTVARS if _get(hv, k) is not None),
-            "window": _get(hv, "fleetpatch_window"),
+            "window": _window(windows.get(name)) or _get(hv, "fleetpatch_window"),
         })
     plan = build_plan(entries, run_id, window=window or None, generated_at=generated_at)
     return render_plan(plan) if as_text else plan

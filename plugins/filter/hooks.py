@@ -14,8 +14,11 @@ description:
     O(point) with their defaults (timeout 300 s, allowed exit codes [0], on_failure fail_host / cancel).
   - A step has exactly one of C(command) (argv; C(shell=true) with a string), C(tasks) (a task file)
     or C(http) (url, method, body, headers, status, validate_certs). Bad input fails with the field named.
-  - The same file holds the filters C(hook_judge) (what one step's registered result means) and
-    C(hook_fold) (the outcome of a hook point), over plugins/module_utils/hooks.py.
+  - The same file holds the filters C(hook_judge) (what one step's registered result means),
+    C(hook_fold) (the outcome of a hook point), C(hook_records) (a host hook point's ledger rows - one per
+    step with its trimmed output, then the point's outcome), C(hook_cancel_reason) (why a pre_night
+    gate canceled the night, or none) and C(hook_cancel_plan) (the hosts and the patch groups' changes
+    of a canceled night, from the hosts' variables), over plugins/module_utils/hooks.py.
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
 positional: point
@@ -70,6 +73,25 @@ def _fold(judged, point):
     return hooks.fold(point, judged or [])
 
 
+def _records(result):
+    try:
+        return hooks.ledger_records(result)
+    except hooks.HookError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def _cancel_reason(result):
+    return hooks.cancel_reason(result or {})
+
+
+def _cancel_plan(hosts, reason, resume=None):
+    try:
+        return hooks.cancel_plan(hosts, reason, resume)
+    except hooks.HookError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
 class FilterModule(object):
     def filters(self):
-        return {"hook_steps": _steps, "hook_judge": _judge, "hook_fold": _fold}
+        return {"hook_steps": _steps, "hook_judge": _judge, "hook_fold": _fold, "hook_records": _records,
+                "hook_cancel_reason": _cancel_reason, "hook_cancel_plan": _cancel_plan}

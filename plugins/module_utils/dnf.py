@@ -411,3 +411,68 @@ def build_patches(updates, advisories, installed, make_patch, list_entries=None,
             patch["reboot_hint"] = True
         patches.append(patch)
     return patches
+
+
+# --------------------------------------------------------------------------- dependency closure
+
+# Sections of a dnf/yum transaction table whose packages would come in or change version.
+_TRANSACTION_SECTIONS = ("install", "upgrad", "updat", "downgrad", "reinstall")
+
+
+def parse_transaction(output):
+    """Names dnf or yum would install, upgrade or downgrade, from the transaction table that
+    `dnf --assumeno upgrade NAME` (yum: `yum --assumeno update NAME`) prints before it aborts.
+
+    A package line starts with one space and its name; a long name sits alone on its line and the
+    rest follows on an indented one; ` replacing  OLD` lines (obsoletes) name no new package.
+    Sections: dnf's `Upgrading:`, `Installing dependencies:`, yum's `Updating for dependencies:`...;
+    `Removing:` and `Obsoleting ...` are not kept. The table ends at `Transaction Summary`.
+    """
+    names, keep = [], False
+    for line in (output or "").splitlines():
+        if line.startswith("Transaction Summary"):
+            break
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            keep = line.strip().lower().startswith(_TRANSACTION_SECTIONS)
+            continue
+        if not keep or not line.startswith(" ") or line.startswith("  "):
+            continue
+        name = line.split()[0]
+        if name != "replacing" and name not in names:
+            names.append(name)
+    return names
+
+
+def dnf_api_resolver():
+    """A resolver over dnf's own solver through its Python API (python3-dnf; cache only, nothing is
+    downloaded, locked or changed), or None when this interpreter cannot import dnf.
+
+    `resolver(name, pending)` returns the names dnf would install or upgrade to upgrade `name` alone.
+    """
+    try:
+        import dnf  # pylint: disable=import-error
+        import dnf.exceptions  # pylint: disable=import-error
+        import dnf.rpm  # pylint: disable=import-error
+    except ImportError:
+        return None
+    base = dnf.Base()
+    conf = base.conf
+    conf.read()
+    conf.substitutions.update_from_etc(conf.installroot)
+    if not conf.substitutions.get("releasever"):
+        conf.substitutions["releasever"] = dnf.rpm.detect_releasever(conf.installroot) or ""
+    conf.cacheonly = True
+    base.read_all_repos()
+    base.fill_sack(load_system_repo=True, load_available_repos=True)
+
+    def resolve(name, pending):
+        base.reset(goal=True)
+        try:
+            base.upgrade(name)
+        except dnf.exceptions.Error:
+            return []
+        if not base.resolve():
+            return []
+        return sorted(set(p.name for p in base.transaction.install_set))
+
+    return resolve

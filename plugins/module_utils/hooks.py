@@ -219,3 +219,64 @@ def fold(point, judged):
         status, action = "ok", "go_on"
         message = "%d step(s) ran" % len(judged) if judged else "no steps"
     return {"point": point, "status": status, "action": action, "message": message[:1000], "steps": judged}
+
+
+def ledger_records(result):
+    """The ledger rows of a host's hook point (module patch_ledger's ``records``): one row per step
+    (status ok, skipped or failed - a warned step's row is failed; its data: the step's name, kind,
+    outcome, rc or HTTP status, timeout and trimmed output), then the point's own row, which is the
+    latest row of the phase and so its outcome: failed when a stopping step failed, else changed
+    when a step ran (ok when none did). The phase is the hook point."""
+    point = result["point"]
+    if point not in HOST_POINTS:
+        raise HookError("hooks_point: only the host points %s are ledger phases, got %s" % (", ".join(HOST_POINTS), _short(point)))
+    rows = []
+    for index, step in enumerate(result.get("steps") or []):
+        data = dict((k, step[k]) for k in ("name", "kind", "status", "action", "rc", "http_status", "timed_out", "timeout", "output")
+                    if k in step)
+        data["step"] = index
+        rows.append({"phase": point, "status": {"ok": "ok", "skipped": "skipped"}.get(step["status"], "failed"),
+                     "message": ("step %d %s" % (index, step["message"]))[:500], "data": data})
+    ran = [s for s in result.get("steps") or [] if s["status"] != "skipped"]
+    status = "failed" if result["status"] == "failed" else ("changed" if ran else "ok")
+    rows.append({"phase": point, "status": status, "message": result["message"][:500],
+                 "data": {"hook": point, "outcome": result["status"], "action": result["action"], "steps": len(ran)}})
+    return rows
+
+
+def cancel_reason(result):
+    """Why a pre_night gate canceled the night (None when it did not): the failing step's message."""
+    if result.get("action") != "cancel":
+        return None
+    return "the pre_night gate canceled the night: %s" % result["message"]
+
+
+def cancel_plan(hosts, reason, resume=None):
+    """What a canceled night does with its targeted hosts, none of which is touched: ``hosts`` are
+    their variables (hostvars: inventory_hostname, fleetpatch_patch_group, fleetpatch_owner).
+
+    Returns {hosts: [names to record as not started], groups: [{name, hosts, owners}] (one change to
+    cancel per patch group), message: the ledger message of each host (preflight skipped: not started)}.
+    ``resume`` is a resumed run's place of each host (patch_ledger's start_run ``hosts``): a host whose
+    outcome an earlier attempt settled (``next`` None) keeps it and is not recorded again.
+    """
+    from ansible_collections.fleetpatch.hybrid.plugins.module_utils.fleet_plan import UNGROUPED
+    if not reason:
+        raise HookError("cancel_plan: a reason is required")
+    groups = {}
+    names = []
+    for host in hosts:
+        if not isinstance(host, dict) and not hasattr(host, "get"):
+            raise HookError("cancel_plan: each host must be a mapping of its variables (hostvars), got %s" % _short(host))
+        name = host.get("inventory_hostname")
+        if not name:
+            continue
+        if name not in (resume or {}) or (resume[name] or {}).get("next") is not None:
+            names.append(name)
+        group = groups.setdefault(host.get("fleetpatch_patch_group") or UNGROUPED, {"hosts": [], "owners": set()})
+        group["hosts"].append(name)
+        if host.get("fleetpatch_owner"):
+            group["owners"].add(host["fleetpatch_owner"])
+    return {"hosts": sorted(names),
+            "groups": [{"name": g, "hosts": sorted(groups[g]["hosts"]), "owners": sorted(groups[g]["owners"])} for g in sorted(groups)],
+            "message": ("not started: %s" % reason)[:500]}

@@ -27,8 +27,14 @@ A host's phase rows -> one outcome:
 
 from __future__ import annotations
 
-# phases in the order a host goes through them; rollback runs only after a failed validation
-PHASES = ("preflight", "scan", "findings", "approve", "snapshot", "patch", "reboot", "validate", "rollback", "rescan")
+# phases in the order a host goes through them; rollback runs only after a failed validation.
+# The operator's hook points (module_utils/hooks.py) are phases too, recorded only for a host whose
+# patch group has steps for them: pre_patch after the snapshot, post_patch after validation (and
+# after a rollback, or a pre_patch that stopped the host: it undoes what pre_patch did), on_rollback
+# after a rollback. A failed hook point makes the host failed (counted by the max-fail gate).
+HOOK_PHASES = ("pre_patch", "on_rollback", "post_patch")
+PHASES = ("preflight", "scan", "findings", "approve", "snapshot", "pre_patch", "patch", "reboot", "validate", "rollback",
+          "on_rollback", "post_patch", "rescan")
 # the phases judged for every targeted host before any host is changed
 PREPARE_PHASES = ("preflight", "scan", "approve")
 # findings (scanner findings read and correlated with the pending patches, only with
@@ -37,7 +43,8 @@ PREPARE_PHASES = ("preflight", "scan", "approve")
 # (a source that cannot be read) fails the host only when its row says so (data.required):
 # otherwise the night goes on without those findings.
 ADVISORY_PHASES = ("findings",)
-# the phases of a host's batch, in order (rollback is not among them: it happens only on failure)
+# the phases of a host's batch, in order (rollback is not among them: it happens only on failure;
+# nor are the hook points: a resumed host runs them again when the phase after them is not done)
 BATCH_PHASES = ("snapshot", "patch", "reboot", "validate", "rescan")
 
 PHASE_STATUSES = ("ok", "changed", "skipped", "failed", "unreachable")

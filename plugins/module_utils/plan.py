@@ -102,6 +102,13 @@ def _ids(patch):
     return " [%s]" % ", ".join(ids) if ids else ""
 
 
+def _window_text(window):
+    if not isinstance(window, dict):
+        return str(window)
+    return ", ".join("%s %s" % (k, window[k]) for k in ("status", "source", "expression", "timezone", "start", "end", "cutoff_at",
+                                                        "next_start", "reason") if window.get(k) not in (None, ""))
+
+
 def render_plan(plan):
     """The plan as the lines the playbook prints."""
     totals = plan["totals"]
@@ -114,11 +121,11 @@ def render_plan(plan):
     for host in plan["hosts"]:
         lines.append("")
         lines.append("%s (%s): %s" % (host["name"], host.get("patch_group") or "no patch group", host["status"]))
+        if host.get("window"):
+            lines.append("  window: %s" % _window_text(host["window"]))
         if host["status"] == "not_ready":
             lines.append("  not ready: %s" % host["reason"])
             continue
-        if host.get("window"):
-            lines.append("  window: %s" % host["window"])
         for patch in host["install"]:
             lines.append("  install %s %s -> %s%s" % (patch["name"], patch["from"], patch["to"], _ids(patch)))
             lines.append("    because %s" % patch["reason"])

@@ -238,3 +238,23 @@ def build_patches(updates, patches, patch_packages, make_patch):
         record["reboot_hint"] = record["reboot_hint"] or patch["reboot"]
         records.append(record)
     return records
+
+
+# Parts of zypper's install-summary whose packages would come in or change version.
+_SUMMARY_PARTS = ("to-install", "to-upgrade", "to-downgrade", "to-change-arch", "to-change-vendor")
+
+
+def parse_install_summary(text):
+    """Package names zypper would install or change, from `zypper -n --no-refresh --xmlout update
+    --dry-run NAME` (its `install-summary`: `to-upgrade`, `to-install`, ... lists of `solvable`)."""
+    root = _root(text)
+    names = []
+    for summary in root.iter("install-summary"):
+        for part in summary:
+            if part.tag not in _SUMMARY_PARTS:
+                continue
+            for node in part.iter("solvable"):
+                name = node.get("name")
+                if node.get("type", "package") == "package" and name and name not in names:
+                    names.append(name)
+    return names

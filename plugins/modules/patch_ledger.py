@@ -48,7 +48,7 @@ options:
   phase:
     description: The lifecycle phase of the outcome.
     type: str
-    choices: [preflight, scan, approve, snapshot, patch, reboot, validate, rollback, rescan]
+    choices: [preflight, scan, findings, approve, snapshot, pre_patch, patch, reboot, validate, rollback, on_rollback, post_patch, rescan]
   status:
     description: The outcome of O(phase).
     type: str

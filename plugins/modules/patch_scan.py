@@ -67,11 +67,13 @@ options:
   dependencies:
     description:
       - Ask the package manager which other pending patches each pending patch needs (its
-        simulated install, by python3-apt's resolver, else C(apt-get -s install NAME)), returned in
+        simulated upgrade by the package manager's own resolver), returned in
         RV(dependencies) for the approval engine, so that
         C(rejected_patches_action=block) also blocks a patch that needs a rejected one.
-      - Nothing is installed, locked or downloaded. Only apt hosts are resolved so far; dnf, yum
-        and zypper hosts return none.
+      - apt, python3-apt's depcache, else C(apt-get -s install NAME); dnf, its Python API (python3-dnf, cache only),
+        else C(dnf -C --assumeno upgrade NAME); yum, C(yum -C --assumeno update NAME); zypper,
+        C(zypper --no-refresh update --dry-run NAME).
+      - Nothing is installed, locked or downloaded (zypper's dry run takes the zypp lock while it runs).
     type: bool
     default: true
   vulnerability_data:
@@ -146,12 +148,18 @@ patches:
       reboot_hint: false
       manager: apt
 dependencies:
-  description: For each pending patch that needs other pending patches, their names (from its simulated install).
+  description:
+    - For each pending patch that needs other pending patches, their names (from its simulated upgrade by the host's
+      package manager; see RV(dependency_resolver)).
+    - Empty when O(dependencies=false), when fewer than two patches are pending, or when the resolver failed (with a warning).
   returned: always
   type: dict
   sample: {fp-depapp: [fp-deplib]}
 dependency_resolver:
-  description: What resolved RV(dependencies) (C(python3-apt), C(apt-get -s install)); null when nothing did.
+  description:
+    - What resolved RV(dependencies); null when nothing did.
+    - C(python3-apt) or C(apt-get -s install) on apt hosts, C(python3-dnf) or C(dnf --assumeno upgrade) on dnf hosts,
+      C(yum --assumeno update) on yum hosts, C(zypper update --dry-run) on zypper hosts.
   returned: always
   type: str
   sample: python3-apt
@@ -458,22 +466,61 @@ def apt_simulation_resolver(module):
     return resolve
 
 
+def rpm_cli_resolver(module, manager):
+    """`dnf -C --assumeno upgrade NAME` (yum: `update`): the transaction it prints, from the cache only."""
+    binary = module.get_bin_path(manager, required=True)
+    verb = "upgrade" if manager == "dnf" else "update"
+
+    def resolve(name, pending):
+        dummy, out, dummy_err = module.run_command([binary, "-C", "--assumeno", verb, name], environ_update=RPM_ENV)
+        return dnflib.parse_transaction(out)
+    return resolve
+
+
+def zypper_resolver(module):
+    """`zypper update --dry-run NAME`: its install summary (no refresh, nothing changes)."""
+    binary = module.get_bin_path("zypper", required=True)
+
+    def resolve(name, pending):
+        env = dict(RPM_ENV, ZYPP_LOCK_TIMEOUT=str(module.params["lock_timeout"]))
+        rc, out, err = module.run_command([binary, "-n", "--no-refresh", "--xmlout", "update", "--dry-run", name],
+                                          environ_update=env)
+        if rc == 104:  # ZYPPER_EXIT_INF_CAP_NOT_FOUND: no such package now; it needs nothing
+            return []
+        if rc not in ZYPPER_OK:
+            raise RuntimeError("zypper update --dry-run %s: rc=%s %s" % (name, rc, (err or out).strip()[-300:]))
+        return zypperlib.parse_install_summary(out)
+    return resolve
+
+
+def resolver_for(module, manager):
+    """(resolver, how) for this host's package manager: its own solver, simulated."""
+    if manager == "apt":
+        resolver = aptlib.apt_pkg_resolver(APT_LISTS[1].partition("=")[2] if APT_LISTS else None)
+        return (resolver, "python3-apt") if resolver else (apt_simulation_resolver(module), "apt-get -s install")
+    if manager == "dnf":
+        resolver = dnflib.dnf_api_resolver()
+        return (resolver, "python3-dnf") if resolver else (rpm_cli_resolver(module, manager), "dnf --assumeno upgrade")
+    if manager == "yum":
+        return rpm_cli_resolver(module, manager), "yum --assumeno update"
+    return zypper_resolver(module), "zypper update --dry-run"
+
+
 def dependencies_of(module, manager, patches):
-    """{patch: [pending patches it needs]}: each pending patch's simulated install, by apt's own
-    resolver (python3-apt's depcache, else `apt-get -s install NAME`).
-    The approval engine uses it so a patch needing a rejected one is blocked (rejected_patches_action)."""
+    """{patch: [pending patches it needs]}: each pending patch's simulated upgrade, by the package
+    manager's own resolver (apt: python3-apt's depcache, else `apt-get -s install NAME`; dnf: its
+    Python API, else `dnf --assumeno upgrade NAME`; yum: `yum --assumeno update NAME`; zypper:
+    `zypper update --dry-run NAME`). The approval engine uses it so a patch needing a rejected one
+    is blocked (rejected_patches_action)."""
     names = [p["name"] for p in patches if not p["name"].startswith("patch:")]
-    if len(names) < 2 or not module.params["dependencies"] or manager != "apt":
-        # dnf/yum and zypper: not resolved yet (docs/policy.md); their patches get no closure
+    if len(names) < 2 or not module.params["dependencies"]:
         return {}, None
+    how = manager
     try:
-        if manager == "apt":
-            resolver, how = aptlib.apt_pkg_resolver(APT_LISTS[1].partition("=")[2] if APT_LISTS else None), "python3-apt"
-            if resolver is None:
-                resolver, how = apt_simulation_resolver(module), "apt-get -s install"
+        resolver, how = resolver_for(module, manager)
         return aptlib.dependency_closures(names, resolver), how
     except Exception as exc:  # a resolver that breaks must not lose the scan; say so
-        module.warn("could not resolve the pending patches' dependencies with %s: %s" % (manager, exc))
+        module.warn("could not resolve the pending patches' dependencies with %s: %s" % (how, exc))
         return {}, None
 
 

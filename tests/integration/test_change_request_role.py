@@ -139,3 +139,83 @@ def test_without_cr_required_patching_goes_ahead(tmp_path, required, blocked):
     assert facts["blocked"] == blocked
     assert "value of change_type must be one of: normal, standard, emergency, got: urgent" in facts["opened"]["db"]["error"]
     assert "patching goes ahead (change_request_required is false)" in result.stdout
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["refused", "allowed-without-token"])
+def test_a_jira_site_redirecting_to_another_host(tmp_path, allowed):
+    """Jira behind a redirect to another host (localhost instead of 127.0.0.1, another port): without
+    change_request_redirect_hosts the change is not opened and the other host gets no request; with
+    it the redirect is followed without the token, so the Jira stand-in answers 401."""
+    from cr_servers.jira import JiraServer
+    from cr_servers.redirector import Redirector
+
+    token = "jira-api-token-of-the-CAB"
+    with JiraServer(accounts={"bot@example.com": token}) as jira, \
+            Redirector(jira.url.replace("127.0.0.1", "localhost"), status=302) as site:
+        extra = {
+            "change_request_groups": [GROUPS[0]], "outcomes": {}, "change_request_backend": "jira",
+            "change_request_retries": 0,
+            "change_request_jira": {"url": site.url, "user": "bot@example.com", "token": token, "project": "ITCHG"},
+        }
+        if allowed:
+            extra["change_request_redirect_hosts"] = ["localhost"]
+        result, facts, ledger = night(tmp_path, extra)
+        opened = facts["opened"]["web"]
+        assert opened["ok"] is False and not jira.issues
+        assert site.log and site.log[0]["headers"]["Authorization"].startswith("Basic ")
+        if allowed:
+            assert jira.log, "the allowed redirect was followed"
+            assert "401" in opened["error"], opened["error"]
+        else:
+            assert jira.log == [], "the other host got no request at all"
+            assert "to another host" in opened["error"] and "redirect_hosts" in opened["error"], opened["error"]
+        assert token not in result.stdout + result.stderr
+
+
+OPEN_ONLY = """
+- name: Open, and keep what the role says
+  hosts: localhost
+  gather_facts: false
+  vars:
+    fleetpatch_run_id: run-42
+    fleetpatch_ledger_path: "{ledger}"
+  tasks:
+    - name: Open the changes
+      ansible.builtin.include_role:
+        name: fleetpatch.hybrid.change_request
+        tasks_from: open
+    - name: Keep the facts and the module's answers for the test (also in check mode)
+      ansible.builtin.copy:
+        content: "{{{{ {{'opened': change_request_opened, 'results': __change_request_open.results}} | to_json }}}}"
+        dest: "{facts}"
+        mode: "0644"
+      check_mode: false
+"""
+
+
+def test_check_mode_finds_the_existing_change_and_does_not_claim_to_create_it(tmp_path):
+    """A rerun of a run whose changes exist, in --check: the local backend reads the same ledger (its
+    path holds '#', '?' and a space, which once made sqlite open another file), finds each change by
+    its correlation id and says it would create none; the ledger is left as it was."""
+    ledger = tmp_path / "out #1?x=y" / "ledger.db"
+    facts = tmp_path / "facts.json"
+    book = OPEN_ONLY.format(ledger=ledger, facts=facts)
+    extra = {"change_request_groups": GROUPS}
+    first = run_playbook(book, tmp_path, extra)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    opened = json.loads(facts.read_text())["opened"]
+    assert {k: v["number"] for k, v in opened.items()} == {"web": "CHG0001001", "db": "CHG0001002"}
+    assert all(r["created"] for r in json.loads(facts.read_text())["results"])
+    rows = query(ledger, "SELECT * FROM change_requests ORDER BY number")
+    assert not (tmp_path / "out ").exists()      # no file named by the part before the '#'
+
+    check = run_playbook(book, tmp_path, extra, check=True)
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-2000:]
+    seen = json.loads(facts.read_text())
+    assert {k: (v["number"], v["ok"]) for k, v in seen["opened"].items()} == {
+        "web": ("CHG0001001", True), "db": ("CHG0001002", True)}
+    for result in seen["results"]:
+        assert result["created"] is False and result["payload"] is None, result
+        assert "create" not in [a["action"] for a in result["actions"]], result["actions"]
+        assert result["changed"] is False
+    assert query(ledger, "SELECT * FROM change_requests ORDER BY number") == rows

@@ -56,6 +56,11 @@ def test_dry_run_changes_nothing_and_plans_the_night(fleet, tmp_path, how):
     assert openssl["cves"] == ["CVE-2026-10001", "CVE-2026-10002"] and openssl["advisories"] == ["DSA-6101-1"]
     assert openssl["reason"].startswith("rule ")
     assert web["snapshot"]["provider"] and web["reboot"]["policy"] == "if_needed"
+    # the window the night judged for the host: its MaintenanceWindow tag (tools/demo_fleet.json), open
+    assert (web["window"]["source"], web["window"]["status"], web["window"]["expression"]) == (
+        "tag", "open", "cron(0 0 * * ? *)"), web["window"]
+    # (the callback wraps long lines)
+    assert "window: status open, source tag, expression cron(0 0 * * ? *), timezone UTC, start " in " ".join(dry.stdout.split())
     assert "DRY RUN %s: nothing was changed on any host" % dry.run_id in dry.stdout
     assert "install fp-openssl 3.0.15-1~deb12u1 -> 3.0.15-1~deb12u2" in dry.stdout
 

@@ -95,6 +95,35 @@ def test_the_servicenow_backend_reports_the_redirect_as_a_clear_error():
         assert elsewhere.log == []
 
 
+JIRA_TOKEN = "jira-api-token-of-the-CAB"
+
+
+def jira_backend(url, **kw):
+    return make_backend(dict({"backend": "jira", "retries": 0,
+                              "jira": {"url": url, "user": "bot@example.com", "token": JIRA_TOKEN, "project": "ITCHG"}},
+                             **kw))
+
+
+def test_the_jira_backend_refuses_a_redirect_to_another_host_and_sends_it_no_token():
+    with Recorder() as elsewhere, Redirector(elsewhere.url, status=307) as site:
+        with pytest.raises(CRError) as caught:
+            jira_backend(site.url).find("fleetpatch:run-1:web")
+        message = caught.value.message
+        assert message.startswith("Jira: GET %s/rest/api/2/search" % site.url), message
+        assert "redirected (HTTP 307) to another host, %s/rest/api/2/search" % elsewhere.url in message
+        assert "redirect_hosts" in message and JIRA_TOKEN not in message
+        assert elsewhere.log == []
+        assert site.log[0]["headers"]["Authorization"].startswith("Basic ")   # the token went to the site only
+
+
+def test_the_jira_backend_follows_an_allowed_redirect_without_the_token():
+    with Recorder(body={"issues": [], "total": 0}) as elsewhere, \
+            Redirector(elsewhere.url.replace("127.0.0.1", "localhost")) as site:
+        assert jira_backend(site.url, redirect_hosts=["localhost"]).find("fleetpatch:run-1:web") is None
+        assert elsewhere.log and all("Authorization" not in e["headers"] for e in elsewhere.log)
+        assert not any(JIRA_TOKEN in str(e) for e in elsewhere.log)
+
+
 # -- credentials in error text and URLs
 
 

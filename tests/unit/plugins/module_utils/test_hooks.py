@@ -97,3 +97,76 @@ def test_fold():
     assert (folded["status"], folded["action"]) == ("failed", "stop")
     assert folded["message"].startswith("stop app failed (fail_host): exit code 3")
     assert [s["status"] for s in folded["steps"]] == ["ok", "warned", "failed", "skipped"]
+
+
+def test_ledger_records_one_row_per_step_then_the_points_outcome_last():
+    ok = h.judge(step(command=["true"], name="drain"), {"rc": 0, "stdout": "drained"})
+    warned = h.judge(step(command=["false"], on_failure="warn", name="lb"), {"rc": 1, "stderr": "lb slow"})
+    stopped = h.judge(step(command=["false"], name="stop app"), {"rc": 3, "stdout": "x" * 5000})
+    skipped = h.judge(step(command=["true"], name="later"), {"skipped": True})
+    rows = h.ledger_records(h.fold("pre_patch", [ok, warned, stopped, skipped]))
+    assert [(r["phase"], r["status"]) for r in rows] == [("pre_patch", "ok"), ("pre_patch", "failed"), ("pre_patch", "failed"),
+                                                         ("pre_patch", "skipped"), ("pre_patch", "failed")]
+    assert rows[0]["data"] == {"step": 0, "name": "drain", "kind": "command", "status": "ok", "action": "go_on", "rc": 0,
+                               "timed_out": False, "timeout": 300, "output": "drained"}
+    assert rows[1]["data"]["output"] == "lb slow" and rows[1]["message"].startswith("step 1 lb failed (warn)")
+    assert len(rows[2]["data"]["output"]) < 2100                       # trimmed
+    assert rows[-1]["data"] == {"hook": "pre_patch", "outcome": "failed", "action": "stop", "steps": 3}
+    assert rows[-1]["message"].startswith("stop app failed (fail_host): exit code 3")
+    # a point whose steps passed (or only warned) changed the host; with no step run it is ok
+    assert h.ledger_records(h.fold("post_patch", [ok, warned]))[-1]["status"] == "changed"
+    assert h.ledger_records(h.fold("post_patch", [ok]))[-1]["data"]["outcome"] == "ok"
+    assert h.ledger_records(h.fold("on_rollback", []))[-1]["status"] == "ok"
+    with pytest.raises(h.HookError, match="only the host points"):
+        h.ledger_records(h.fold("pre_night", []))
+
+
+def test_cancel_reason():
+    gate = h.normalize_step({"name": "change freeze", "http": {"url": "https://cal.example.com/freeze", "status": [204]}},
+                            "fleetpatch_night_hooks.pre_night[0]", night=True)
+    cancel = h.fold("pre_night", [h.judge(gate, {"status": 200, "content": "freeze until Monday"})])
+    assert h.cancel_reason(cancel).startswith("the pre_night gate canceled the night: change freeze failed (cancel): HTTP 200")
+    warn = dict(gate, on_failure="warn")
+    assert h.cancel_reason(h.fold("pre_night", [h.judge(warn, {"status": 200})])) is None
+    assert h.cancel_reason(h.fold("pre_night", [h.judge(gate, {"status": 204})])) is None
+
+
+def test_cancel_plan_groups_the_targeted_hosts_by_patch_group_from_their_variables():
+    hosts = [{"inventory_hostname": "web-2", "fleetpatch_patch_group": "web", "fleetpatch_owner": "bob@example.com"},
+             {"inventory_hostname": "web-1", "fleetpatch_patch_group": "web", "fleetpatch_owner": "alice@example.com"},
+             {"inventory_hostname": "db-1", "fleetpatch_patch_group": "db"},
+             {"inventory_hostname": "odd-1"}]
+    plan = h.cancel_plan(hosts, "the pre_night gate canceled the night: change freeze")
+    assert plan == {"hosts": ["db-1", "odd-1", "web-1", "web-2"],
+                    "groups": [{"name": "db", "hosts": ["db-1"], "owners": []},
+                               {"name": "ungrouped", "hosts": ["odd-1"], "owners": []},
+                               {"name": "web", "hosts": ["web-1", "web-2"], "owners": ["alice@example.com", "bob@example.com"]}],
+                    "message": "not started: the pre_night gate canceled the night: change freeze"}
+    # a resumed run: a host whose outcome an earlier attempt settled keeps it (its change is still canceled)
+    resumed = h.cancel_plan(hosts, "x", resume={"web-1": {"next": None}, "web-2": {"next": "patch"}})
+    assert resumed["hosts"] == ["db-1", "odd-1", "web-2"] and resumed["groups"] == plan["groups"]
+    with pytest.raises(h.HookError, match="a reason is required"):
+        h.cancel_plan(hosts, "")
+    with pytest.raises(h.HookError, match="each host must be a mapping"):
+        h.cancel_plan(["web-1"], "x")
+
+
+def test_a_failed_hook_point_fails_the_host_and_counts_toward_max_fail():
+    from ansible_collections.fleetpatch.hybrid.plugins.module_utils import lifecycle
+    stopped = h.fold("pre_patch", [h.judge(step(command=["false"], name="drain"), {"rc": 1})])
+    undone = h.fold("post_patch", [h.judge(step(command=["true"]), {"rc": 0})])
+    phases = {"preflight": {"status": "ok"}, "scan": {"status": "ok", "data": {"pending": 2}}, "approve": {"status": "ok"},
+              "snapshot": {"status": "ok"}}
+    for point in (stopped, undone):
+        for row in h.ledger_records(point):  # the latest row of each phase wins
+            phases[row["phase"]] = {"status": row["status"], "message": row["message"], "data": row["data"]}
+    assert lifecycle.host_status(phases) == "failed"
+    assert lifecycle.failed_phase(phases) == ("pre_patch", stopped["message"])
+    assert lifecycle.next_phase(phases) is None                     # a rerun leaves it
+    gate = lifecycle.max_fail_gate([{"name": "a", "status": "failed"}, {"name": "b", "status": "patched"}], 40)
+    assert gate["stop"] and gate["failed"] == ["a"]
+    # warned hook points leave a patched host patched
+    warned = h.fold("post_patch", [h.judge(step(command=["false"], on_failure="warn"), {"rc": 1})])
+    ok = dict(phases, pre_patch={"status": "changed"}, patch={"status": "changed"}, rescan={"status": "ok"},
+              post_patch={"status": h.ledger_records(warned)[-1]["status"]})
+    assert lifecycle.host_status(ok) == "patched"

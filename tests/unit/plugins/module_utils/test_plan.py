@@ -63,3 +63,17 @@ def test_rendered_plan_says_what_would_happen():
     assert "window: window_end x" in text
     lost = planlib.render_plan(planlib.build_plan([{"name": "db-1", "ready": False, "failure": "unreachable"}], "r"))
     assert "  not ready: unreachable" in lost and lost[-1] == "INCOMPLETE: no plan for db-1"
+
+
+def test_each_host_shows_the_window_that_applies_to_it():
+    applied = {"source": "tag", "status": "open", "expression": "Sat 01:00-05:00", "timezone": "UTC",
+               "start": "2026-11-28T01:00:00+00:00", "end": "2026-11-28T05:00:00+00:00", "cutoff_at": None}
+    late = {"name": "web-2", "patch_group": "web", "ready": False, "failure": "deferred: outside its window",
+            "window": {"source": "tag", "status": "deferred", "next_start": "2026-12-05T01:00:00+00:00",
+                       "reason": "deferred: outside its window"}}
+    plan = planlib.build_plan([dict(READY, window=applied), late], "run-1")
+    assert plan["hosts"][0]["window"] == applied
+    text = "\n".join(planlib.render_plan(plan))
+    assert ("  window: status open, source tag, expression Sat 01:00-05:00, timezone UTC, "
+            "start 2026-11-28T01:00:00+00:00, end 2026-11-28T05:00:00+00:00") in text
+    assert "  window: status deferred, source tag, next_start 2026-12-05T01:00:00+00:00" in text

@@ -100,7 +100,7 @@ def dnf_host(check_update=None, info=None):
 
 def test_dnf_scan(scan):
     host = dnf_host()
-    result = scan(host, {"packages": ["fp-openssl", "absent"]}).result
+    result = scan(host, {"packages": ["fp-openssl", "absent"], "dependencies": False}).result
     assert host.calls == ["/usr/bin/dnf -q check-update --refresh", "/usr/bin/dnf -q -v updateinfo info --updates",
                           "rpm -qa --qf %{NAME}\\t%{ARCH}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\n"]
     assert result["package_manager"] == "dnf" and result["changed"] is False and result["cache_updated"] is True
@@ -336,3 +336,95 @@ def test_zypper_without_patch_info_keeps_patches_whole(scan):
     names = [p["name"] for p in result["patches"]]
     assert sum(1 for n in names if n.startswith("patch:")) == 5      # every needed patch kept, none lost
     assert host.warnings and "zypper info -t patch failed (rc=1)" in host.warnings[0]
+
+
+def test_dnf_dependencies_from_its_simulated_upgrades_without_python3_dnf(scan, monkeypatch):
+    monkeypatch.setattr(patch_scan.dnflib, "dnf_api_resolver", lambda: None)
+    host = dnf_host()
+    host.commands.insert(0, ("--assumeno upgrade fp-openssl", (1, fixture("dnf_assumeno_upgrade.txt").replace(
+        "fp-depapp", "fp-openssl").replace("fp-deplib", "fp-tools"), "")))
+    host.commands.insert(1, ("--assumeno upgrade", (1, "Dependencies resolved.\nNothing to do.\n", "")))
+    result = scan(host, {"update_cache": False}).result
+    assert result["dependencies"] == {"fp-openssl": ["fp-tools"]}
+    assert result["dependency_resolver"] == "dnf --assumeno upgrade"
+    assert "/usr/bin/dnf -C --assumeno upgrade fp-openssl" in host.calls   # -C: the cache only
+    assert host.warnings == []
+
+
+def test_dnf_dependencies_through_its_python_api(scan, monkeypatch):
+    asked = []
+
+    def resolver(name, pending):
+        asked.append(name)
+        return ["fp-openssl", "fp-tools"] if name == "fp-openssl" else [name]
+    monkeypatch.setattr(patch_scan.dnflib, "dnf_api_resolver", lambda: resolver)
+    host = dnf_host()
+    result = scan(host, {"update_cache": False}).result
+    assert result["dependencies"] == {"fp-openssl": ["fp-tools"]}
+    assert result["dependency_resolver"] == "python3-dnf"
+    assert sorted(asked) == sorted(p["name"] for p in result["patches"])
+    assert not any("assumeno" in call for call in host.calls)
+
+
+def test_a_resolver_that_breaks_warns_and_keeps_the_scan(scan, monkeypatch):
+    def broken():
+        raise RuntimeError("Cache-only enabled but no cache for 'fleetpatch-test'")
+    monkeypatch.setattr(patch_scan.dnflib, "dnf_api_resolver", broken)
+    result = scan(dnf_host(), {"update_cache": False})
+    assert result.result["dependencies"] == {} and result.result["dependency_resolver"] is None
+    assert result.result["patches"]
+
+
+def test_yum_dependencies_from_its_simulated_updates(scan):
+    host = Host(["yum", "rpm"], [
+        ("--assumeno update openssl-libs", (1, "Updating:\n openssl-libs  x86_64  1:1.0.2k-24.amzn2.0.6  amzn2-core  1 M\n", "")),
+        ("--assumeno update openssl", (1, "Updating:\n openssl  x86_64  1:1.0.2k-24.amzn2.0.6  amzn2-core  494 k\n"
+                                           "Updating for dependencies:\n openssl-libs  x86_64  1:1.0.2k-24.amzn2.0.6  "
+                                           "amzn2-core  1.2 M\n\nTransaction Summary\n", "")),
+        ("check-update", (100, "\nopenssl.x86_64   1:1.0.2k-24.amzn2.0.6   amzn2-core\n"
+                               "openssl-libs.x86_64   1:1.0.2k-24.amzn2.0.6   amzn2-core\n", "")),
+        ("updateinfo info updates", (0, YUM_INFO, "")),
+        ("updateinfo list updates", (0, "ALAS2-2023-1908 important/Sec. openssl-libs-1:1.0.2k-24.amzn2.0.6.x86_64\n", "")),
+        ("rpm -qa", (0, "openssl-libs\tx86_64\t1\t1.0.2k\t24.amzn2.0.4\nopenssl\tx86_64\t1\t1.0.2k\t24.amzn2.0.4\n", "")),
+    ], {"ID": "amzn", "VERSION_ID": "2"})
+    result = scan(host, {"update_cache": False}).result
+    assert result["dependencies"] == {"openssl": ["openssl-libs"]}
+    assert result["dependency_resolver"] == "yum --assumeno update"
+    assert "/usr/bin/yum -C --assumeno update openssl" in host.calls
+
+
+ZYPPER_SUMMARY = """<?xml version='1.0'?><stream><install-summary packages-to-change="2"><to-upgrade>
+<solvable type="package" name="curl" edition="8.0.1-150400.5.41.1" arch="x86_64" edition-old="8.0.1-150400.5.36.1"/>
+<solvable type="package" name="libcurl4" edition="8.0.1-150400.5.41.1" arch="x86_64" edition-old="8.0.1-150400.5.36.1"/>
+</to-upgrade></install-summary></stream>"""
+
+
+def test_zypper_dependencies_from_its_dry_runs(scan):
+    host = zypper_host()
+    host.commands.insert(0, ("update --dry-run curl", (0, ZYPPER_SUMMARY, "")))
+    host.commands.insert(1, ("update --dry-run", (0, "<stream><message type='info'>Nothing to do.</message></stream>", "")))
+    result = scan(host, {"update_cache": False}).result
+    assert result["dependencies"] == {"curl": ["libcurl4"]}
+    assert result["dependency_resolver"] == "zypper update --dry-run"
+    assert "/usr/bin/zypper -n --no-refresh --xmlout update --dry-run curl" in host.calls
+    assert not any("--dry-run patch:" in call for call in host.calls)   # a patch record is not a package
+    assert host.warnings == []
+
+
+def test_zypper_a_name_it_cannot_find_needs_nothing(scan):
+    host = zypper_host()
+    host.commands.insert(0, ("update --dry-run curl", (104, "<stream><message type='error'>No provider of 'curl' found."
+                                                             "</message></stream>", "")))
+    host.commands.insert(1, ("update --dry-run libcurl4", (0, ZYPPER_SUMMARY, "")))
+    host.commands.insert(2, ("update --dry-run", (0, "<stream/>", "")))
+    result = scan(host, {"update_cache": False}).result
+    assert result["dependencies"] == {"libcurl4": ["curl"]}
+    assert host.warnings == []
+
+
+def test_zypper_locked_during_the_dry_run_warns(scan):
+    host = zypper_host()
+    host.commands.insert(0, ("update --dry-run", (7, "", "System management is locked by the application with pid 42")))
+    result = scan(host, {"update_cache": False}).result
+    assert result["dependencies"] == {} and result["dependency_resolver"] is None
+    assert any("locked" in w and "zypper update --dry-run" in w for w in host.warnings), host.warnings
