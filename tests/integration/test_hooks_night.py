@@ -229,3 +229,37 @@ def test_a_pre_night_gate_cancels_before_any_host_is_touched(fleet, tmp_path):
     again = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1:web-prod-1", "-e", "@%s" % extra, run_id=night.run_id)
     assert _Freeze.calls == ["/freeze"]
     assert night.rows("SELECT COUNT(*) FROM host_phases WHERE run_id=?", night.run_id) == [(2,)], again.stdout[-3000:]
+
+
+def test_a_post_patch_step_under_rollback_rolls_the_host_back_and_on_rollback_runs(fleet, tmp_path):
+    localfleet("reset", "fp1")
+    before = installed("fp1")
+    hooks = {
+        "pre_patch": [{"name": "drain", "command": ["touch", "/var/tmp/hook-drained"]}],
+        "post_patch": [
+            {"name": "smoke test of the app", "command": ["sh", "-c", "echo 'smoke: 500' >&2; exit 1"], "on_failure": "rollback"},
+            {"name": "not reached", "command": ["touch", "/var/tmp/hook-never"]},
+        ],
+        "on_rollback": [{"name": "undrain after the rollback", "command": "rm -f /var/tmp/hook-drained; date +%s.%N > /var/tmp/hook-rb",
+                         "shell": True}],
+    }
+    extra = tmp_path / "hooks.json"
+    extra.write_text(json.dumps({"fleetpatch_hooks": hooks, "fleetpatch_baseline": BASELINE}))
+    try:
+        night = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1", "-e", "@%s" % extra)
+        assert night.rc != 0
+        (entry,) = night.report["hosts"]
+        assert entry["status"] == "rolled_back", night.stdout[-4000:]
+        assert installed("fp1") == before                                   # every package back at its version
+        assert host("web-dev-1", "test -e /var/tmp/hook-drained; echo $?")[1] == "1"   # on_rollback undid the drain
+        assert host("web-dev-1", "test -e /var/tmp/hook-never; echo $?")[1] == "1"
+        order = [p for (p,) in night.rows("SELECT phase FROM host_phases WHERE run_id=? AND host='web-dev-1' ORDER BY id",
+                                          night.run_id)]
+        assert order.index("patch") < order.index("post_patch") < order.index("rollback") < order.index("on_rollback")
+        assert "rescan" not in order
+        post = phase_rows(night, "web-dev-1", "post_patch")
+        assert [r[0] for r in post] == ["failed", "skipped", "failed"] and post[0][2]["output"] == "smoke: 500"
+        assert post[-1][2]["action"] == "rollback"
+        assert [r[0] for r in phase_rows(night, "web-dev-1", "on_rollback")] == ["ok", "changed"]
+    finally:
+        localfleet("reset", "fp1")
