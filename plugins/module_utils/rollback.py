@@ -171,6 +171,11 @@ def decide(validation, policy, snapshot=None, package_state_recorded=False):
                 "reason": "validation failed; restoring the %s snapshot %s" % (provider, ", ".join(map(str, snapshot["ids"])))}
     if package_state_recorded:
         why = "no %s snapshot" % provider if provider != "package_state" and RESTORE[provider] == "snapshot" else "no snapshot"
+        if snapshot.get("platform") == "windows":
+            # Windows' package-level rollback: uninstall the KBs this run installed (wusa)
+            return {"action": "package_downgrade", "provider": provider, "label": "KB uninstall",
+                    "reason": "validation failed; %s, uninstalling the KBs this run installed (%s)" % (
+                        why, ", ".join(map(str, snapshot.get("package_state") or [])))}
         return {"action": "package_downgrade", "provider": provider,
                 "reason": "validation failed; %s, downgrading to the recorded package versions" % why}
     return {"action": "manual", "provider": provider,
@@ -190,11 +195,12 @@ def outcome(decision, action_ok, revalidation=None, plan=None):
         return {"outcome": None, "message": decision["reason"]}
     if action == "manual":
         return {"outcome": "rollback_failed", "message": decision["reason"]}
+    label = decision.get("label") or action.replace("_", " ")
     if not action_ok:
-        return {"outcome": "rollback_failed", "message": "%s failed" % action.replace("_", " ")}
+        return {"outcome": "rollback_failed", "message": "%s failed" % label}
     if revalidation is None or not _validation_passed(revalidation):
-        return {"outcome": "rollback_failed", "message": "%s done but the health checks still fail" % action.replace("_", " ")}
-    message = "%s done and the health checks pass" % action.replace("_", " ")
+        return {"outcome": "rollback_failed", "message": "%s done but the health checks still fail" % label}
+    message = "%s done and the health checks pass" % label
     if plan and plan.get("cannot_rollback"):
         message += "; not rolled back: %s" % ", ".join("%s %s" % (c["package"], c["version"]) for c in plan["cannot_rollback"])
     return {"outcome": "rolled_back", "message": message}

@@ -6,12 +6,15 @@ The Windows hosts come from the collection's inventory plugin (on-prem file, pla
 its WinRM connection variables (127.0.0.1:5986, where nothing listens in the test's network
 namespace): any task that really connected would make them unreachable. What is checked: the
 install -> reboot -> search loop, the retry after a WinRM drop, the accept lists and reboot timeout
-the roles asked for, the wusa rollback, the CR notes, the ledger rows and the report.
+the roles asked for, each round judging the host's window again, the EC2 snapshot set of a Windows
+instance (in the fleet's moto), the wusa rollback, the CR notes, the ledger rows and the report.
 """
 
 import json
 import os
+from datetime import datetime, timedelta, timezone
 
+import boto3
 import pytest
 from fleetlib import HOSTS, ROOT, expected_versions, installed, localfleet, run_playbook
 
@@ -148,6 +151,18 @@ GROUP_VARS = {
 }
 
 
+# win-1 is an EC2 instance in the fleet's AWS simulation, listed in the on-prem file with its instance id
+# and the ec2 snapshot provider: the same EC2 snapshot set as a Linux instance. Stopped, so that the demo
+# inventory (running instances) of this and later tests does not list it.
+ENDPOINT = "http://127.0.0.1:5000"
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def ec2():
+    return boto3.client("ec2", region_name="us-east-1", endpoint_url=ENDPOINT, aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
 def calls(replay, host, module):
     with open(os.path.join(replay, "calls.jsonl")) as handle:
         return [c for c in map(json.loads, handle) if c["host"] == host and c["module"] == module]
@@ -160,9 +175,22 @@ def night(fleet, tmp_path_factory):
         localfleet("reset", name)
     inventory = tmp_path_factory.mktemp("windows_inventory")
     (inventory / "windows.patch_groups.yml").write_text(INVENTORY)
-    (inventory / "windows_hosts.yml").write_text(json.dumps(HOSTS_FILE))
+    client = ec2()
+    image = client.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = client.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.medium")["Instances"][0]["InstanceId"]
+    client.stop_instances(InstanceIds=[instance])
+    hosts_file = dict(HOSTS_FILE, hosts=[dict(HOSTS_FILE["hosts"][0], instance_id=instance, snapshot_provider="ec2")]
+                      + HOSTS_FILE["hosts"][1:])
+    (inventory / "windows_hosts.yml").write_text(json.dumps(hosts_file))
     (inventory / "group_vars").mkdir()
-    (inventory / "group_vars" / "platform_windows.yml").write_text(json.dumps(GROUP_VARS))
+    # every Windows host in one window, opened a minute ago for 24 hours: the rounds judge its cutoff
+    opened = (datetime.now(timezone.utc) - timedelta(minutes=1)).replace(microsecond=0)
+    window = {"schedule": "at(%s)" % opened.strftime("%Y-%m-%dT%H:%M:%S"), "timezone": "UTC", "duration": 24, "cutoff": 0}
+    (inventory / "group_vars" / "platform_windows.yml").write_text(json.dumps(dict(GROUP_VARS, fleetpatch_maintenance_window=window)))
+    (inventory / "host_vars").mkdir()
+    (inventory / "host_vars" / "win-1.yml").write_text(json.dumps({
+        "fleetpatch_region": "us-east-1", "snapshot_ec2_endpoint_url": ENDPOINT,
+        "preflight_ssm_agent": "skip"}))    # the agent check has its own tests (moto lacks DescribeInstanceInformation)
     replay = tmp_path_factory.mktemp("windows_replay")
     for host, recorded in RECORDINGS.items():
         (replay / ("%s.json" % host)).write_text(json.dumps(recorded))
@@ -172,14 +200,18 @@ def night(fleet, tmp_path_factory):
     os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([REPLAY_COLLECTIONS, os.path.join(ROOT, ".cache", "collections")])
     try:
         run = run_playbook(str(tmp_path_factory.mktemp("night")), "-i", str(inventory / "windows.patch_groups.yml"),
-                           "-e", "fleetpatch_targets=" + ":".join(sorted(HOSTS) + WINDOWS))
+                           "-e", "fleetpatch_targets=" + ":".join(sorted(HOSTS) + WINDOWS), env_extra=AWS_ENV)
     finally:
+        client.terminate_instances(InstanceIds=[instance])
         os.environ.pop("FLEETPATCH_TEST_WINDOWS_REPLAY")
         if saved is None:
             os.environ.pop("ANSIBLE_COLLECTIONS_PATH")
         else:
             os.environ["ANSIBLE_COLLECTIONS_PATH"] = saved
     run.replay = str(replay)
+    run.instance = instance
+    run.cutoff_at = opened + timedelta(hours=24)
+    run.snapshots = client.describe_snapshots(Filters=[{"Name": "tag:fleetpatch:instance-id", "Values": [instance]}])["Snapshots"]
     run.expected = after
     run.output = run.stdout[-6000:] + run.stderr[-3000:]
     with open(os.path.join(run.outdir, "ansible-output.txt"), "w") as handle:
@@ -237,11 +269,25 @@ def test_reboot_loop_retry_and_exact_accept_lists(night):
     assert status == "changed"
     assert [(r["round"], r["installed"], r["connection_retries"], r["rebooted"], r["still_pending"]) for r in rounds] == [
         (1, ["KB5034863"], 1, True, ["KB5034127"]), (2, ["KB5034127"], 0, True, [])]
+    # each round judged the host's own window again (the night's plan: its group's window), before its cutoff
+    assert [datetime.fromisoformat(r["cutoff_at"]) for r in rounds] == [night.cutoff_at] * 2, rounds
     (data,) = latest(night, "win-1", "reboot", "data")
     assert [r["reboot_seconds"] for r in json.loads(data)["rounds"]] == [312, 312]
     # every recorded result was used: no round more, no search less
     recorded = RECORDINGS["win-1"]["win_updates"]
     assert len(calls(night.replay, "win-1", "win_updates")) == len(recorded)
+
+
+def test_the_ec2_windows_instance_gets_the_same_snapshot_set(night):
+    (status, message, data) = latest(night, "win-1", "snapshot")
+    assert status == "ok", message
+    assert (json.loads(data)["provider"], json.loads(data)["details"]["instance_id"]) == ("ec2", night.instance), data
+    ids = json.loads(data)["ids"]
+    assert ids and sorted(ids) == sorted(s["SnapshotId"] for s in night.snapshots), (data, night.snapshots)
+    tags = dict((t["Key"], t["Value"]) for t in night.snapshots[0]["Tags"])
+    assert (tags["fleetpatch:run-id"], tags["fleetpatch:patch-group"]) == (night.run_id, "win-prod"), tags
+    # the on-prem Windows hosts have no provider: their rollback is the wusa uninstall
+    assert latest(night, "win-2", "snapshot", "status")[0] == "skipped"
 
 
 def test_rescan_proves_the_kbs_and_the_report_lists_them(night):
@@ -257,7 +303,8 @@ def test_failed_validation_uninstalls_the_kb_with_wusa(night):
     assert wusa["args"]["argv"] == ["wusa.exe", "/uninstall", "/kb:5034127", "/quiet", "/norestart"]
     assert len(calls(night.replay, "win-2", "win_reboot")) == 2       # after the install, after the uninstall (3010)
     (status, message, data) = latest(night, "win-2", "rollback")
-    assert status == "changed" and "health checks pass" in message, message
+    assert (status, message) == ("changed", "KB uninstall done and the health checks pass"), message
+    assert json.loads(data)["reason"] == "validation failed; no snapshot, uninstalling the KBs this run installed (KB5034127)"
     assert json.loads(data)["plan"]["removed"] == ["KB5034127"]
     # the health baseline before the patch, then the failed check after it (the rollback row carries the recheck)
     assert night.rows("SELECT status FROM host_phases WHERE run_id=? AND host='win-2' AND phase='validate' ORDER BY id",

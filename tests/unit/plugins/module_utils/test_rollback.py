@@ -151,3 +151,12 @@ def test_outcome_names_what_could_not_be_rolled_back():
     result = r.outcome({"action": "package_downgrade", "reason": "x"}, True, True, plan)
     assert result == {"outcome": "rolled_back",
                       "message": "package downgrade done and the health checks pass; not rolled back: libc6:amd64 2.36-9+deb12u7"}
+
+
+def test_windows_package_level_rollback_says_it_uninstalls_the_kbs():
+    snapshot = {"provider": "none", "package_state": ["KB5033907", "KB5034127"], "platform": "windows"}
+    decision = r.decide({"passed": False}, "on_failure", snapshot, True)
+    assert decision["action"] == "package_downgrade"      # the role maps it to kb_uninstall.yml on Windows
+    assert decision["reason"] == "validation failed; no snapshot, uninstalling the KBs this run installed (KB5033907, KB5034127)"
+    assert r.outcome(decision, True, True)["message"] == "KB uninstall done and the health checks pass"
+    assert r.outcome(decision, False)["message"] == "KB uninstall failed"

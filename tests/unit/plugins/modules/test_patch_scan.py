@@ -375,12 +375,15 @@ def test_a_resolver_that_breaks_warns_and_keeps_the_scan(scan, monkeypatch):
     assert result.result["patches"]
 
 
+YUM_UPDATE_OPENSSL = ("Updating:\n openssl  x86_64  1:1.0.2k-24.amzn2.0.6  amzn2-core  494 k\n"
+                      "Updating for dependencies:\n openssl-libs  x86_64  1:1.0.2k-24.amzn2.0.6  amzn2-core  1.2 M\n"
+                      "\nTransaction Summary\n")
+
+
 def test_yum_dependencies_from_its_simulated_updates(scan):
     host = Host(["yum", "rpm"], [
         ("--assumeno update openssl-libs", (1, "Updating:\n openssl-libs  x86_64  1:1.0.2k-24.amzn2.0.6  amzn2-core  1 M\n", "")),
-        ("--assumeno update openssl", (1, "Updating:\n openssl  x86_64  1:1.0.2k-24.amzn2.0.6  amzn2-core  494 k\n"
-                                           "Updating for dependencies:\n openssl-libs  x86_64  1:1.0.2k-24.amzn2.0.6  "
-                                           "amzn2-core  1.2 M\n\nTransaction Summary\n", "")),
+        ("--assumeno update openssl", (1, YUM_UPDATE_OPENSSL, "")),
         ("check-update", (100, "\nopenssl.x86_64   1:1.0.2k-24.amzn2.0.6   amzn2-core\n"
                                "openssl-libs.x86_64   1:1.0.2k-24.amzn2.0.6   amzn2-core\n", "")),
         ("updateinfo info updates", (0, YUM_INFO, "")),
@@ -413,8 +416,8 @@ def test_zypper_dependencies_from_its_dry_runs(scan):
 
 def test_zypper_a_name_it_cannot_find_needs_nothing(scan):
     host = zypper_host()
-    host.commands.insert(0, ("update --dry-run curl", (104, "<stream><message type='error'>No provider of 'curl' found."
-                                                             "</message></stream>", "")))
+    not_found = "<stream><message type='error'>No provider of 'curl' found.</message></stream>"
+    host.commands.insert(0, ("update --dry-run curl", (104, not_found, "")))
     host.commands.insert(1, ("update --dry-run libcurl4", (0, ZYPPER_SUMMARY, "")))
     host.commands.insert(2, ("update --dry-run", (0, "<stream/>", "")))
     result = scan(host, {"update_cache": False}).result
