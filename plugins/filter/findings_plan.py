@@ -41,6 +41,11 @@ options:
   product:
     description: The host's product as SSM names it (for rules that set products).
     type: str
+  dependencies:
+    description:
+      - The pending patches each patch needs (C(dependencies) of M(fleetpatch.hybrid.patch_scan)), so that the
+        plan's decisions are the approval's own (P(fleetpatch.hybrid.patch_decisions#filter)).
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -65,9 +70,10 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils.baseline import 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_correlate import plan_host
 
 
-def findings_plan(patches, findings, baseline, today=None, product=None):
+def findings_plan(patches, findings, baseline, today=None, product=None, dependencies=None):
     try:
-        return plan_host(list(patches or []), list(findings or []), baseline, today or date.today(), product or None)
+        return plan_host(list(patches or []), list(findings or []), baseline, today or date.today(), product or None,
+                         dict(dependencies or {}))
     except BaselineError as exc:
         raise AnsibleFilterError("findings_plan: baseline %s" % exc)
 

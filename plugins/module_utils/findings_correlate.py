@@ -21,12 +21,43 @@ for apt, rpm's for dnf/yum/zypper).
 from __future__ import annotations
 
 from . import baseline as baselib
+from . import debversion as _debversion
+
+_VERSION_RE = _debversion._VERSION_RE
 
 PLANS = ("patch_approved", "patch_not_approved", "fix_not_pending", "no_fix")
 
 
 _ORDER = {}
 _ORDER_MAX = 200000
+
+
+def _tail(left, right):
+    """For two Debian versions without an epoch: the parts of both from where they start to differ
+    (backed up to the start of that digit or non-digit run), when those parts decide dpkg's order
+    on their own - the same upstream version, or a difference before a hyphen neither has after it.
+    None when the whole versions must be compared. A fleet's versions mostly share a long prefix
+    ("3.0.15-1~deb12u1" and "3.0.15-1~deb12u2"): this keeps dpkg's comparison to their last runs."""
+    if ":" in left or ":" in right:
+        return None
+    size = min(len(left), len(right))
+    i = 0
+    while i < size and left[i] == right[i]:
+        i += 1
+    if "-" in left[i:] or "-" in right[i:]:
+        return None
+    hyphen = left.rfind("-", 0, i)
+    if hyphen < 0 and ("-" in left or "-" in right):
+        return None
+    if hyphen >= 0 and (hyphen == 0 or len(left) == hyphen + 1 or len(right) == hyphen + 1):
+        return None  # not a revision's hyphen: dpkg's revision and upstream version are never empty
+    if i > hyphen + 1:
+        digit = left[i - 1].isdigit()
+        while i > hyphen + 1 and left[i - 1].isdigit() == digit:
+            i -= 1
+    else:
+        i = hyphen + 1
+    return left[i:], right[i:]
 
 
 def _compare(manager, left, right):
@@ -36,7 +67,13 @@ def _compare(manager, left, right):
     if result is _ORDER:
         if len(_ORDER) >= _ORDER_MAX:
             _ORDER.clear()
-        result = _ORDER[key] = baselib.compare_versions(manager, left, right)
+        tail = _tail(left, right) if manager == "apt" and _VERSION_RE.match(left) and _VERSION_RE.match(right) else None
+        if tail is not None:
+            result = _debversion._compare_part(tail[0], tail[1]) if tail[0] or tail[1] else 0
+            result = (result > 0) - (result < 0)
+        else:
+            result = baselib.compare_versions(manager, left, right)
+        _ORDER[key] = result
     return result
 
 
@@ -202,11 +239,15 @@ def correlate(patches, findings, decisions, matched=None):
     }
 
 
-def plan_host(patches, findings, baseline, today, product=None):
-    """annotate + the baseline's decisions + correlate, for one host (the scan phase's filter)."""
+def plan_host(patches, findings, baseline, today, product=None, dependencies=None):
+    """annotate + the baseline's decisions + correlate, for one host (the scan phase's filter).
+
+    `dependencies`: patch_scan's {patch: [pending patches it needs]}, so that the plan's decisions are
+    the approval's own (a patch that needs a blocked one is not approved: baseline.apply_dependencies).
+    """
     matched = matches(patches, findings)
     annotated = annotate(patches, findings, matched[0])
-    decisions = baselib.evaluate(annotated, baseline, today, product)
+    decisions = baselib.evaluate(annotated, baseline, today, product, dependencies or None)
     result = correlate(annotated, findings, decisions, matched)
     result["patches"] = annotated
     return result

@@ -132,3 +132,29 @@ def test_disagreements_become_ledger_records_named_by_what_the_source_says():
                                    {"cve": "CVE-2", "package": "b", "ours": "open", "source": "closed", "reason": None}]) == [
         {"cve": "CVE-1", "package": "a", "state": "source_open", "reason": "a 2 >= 2"},
         {"cve": "CVE-2", "package": "b", "state": "source_closed", "reason": None}]
+
+
+def _sign(value):
+    return None if value is None else (value > 0) - (value < 0)
+
+
+@pytest.mark.parametrize("left,right", [
+    ("3.0.15-1~deb12u1", "3.0.15-1~deb12u2"), ("1.0-1", "1.0a-1"), ("1.0-1", "1.0~rc1-1"), ("7.0.1-1", "7.0.1-"),
+    ("1.2-1+deb12u2", "1.2-1+deb12u10"), ("1:1.0-1", "1.0-1"), ("1.0-10", "1.0-9"), ("1.0", "1.0.0"), ("1.0~", "1.0"),
+    ("2.4.62-1~deb12u2", "2.4.62-1~deb12u2.1"), ("0.9-a", "0.9-"), ("1.001-1", "1.1-1"), ("-1", "-2"), ("1.0-1-1", "1.0-1-2")])
+def test_the_shared_prefix_shortcut_orders_as_dpkg_does(left, right):
+    C._compare.cache_clear()
+    want = B.compare_versions("apt", left, right)
+    got = C._compare("apt", left, right)
+    assert _sign(got) == _sign(want)
+
+
+def test_the_plan_takes_the_approvals_dependencies_into_account():
+    """fp-openssl needs fp-kernel, which the baseline rejects with rejected_patches_action block: the approval does
+    not approve fp-openssl, so the plan must not promise its finding closed either."""
+    block = dict(REJECT_KERNEL, rejected_patches_action="block")
+    alone = C.plan_host(PATCHES, FINDINGS, block, TODAY)
+    assert [f["plan"] for f in alone["findings"] if f["cve"] == "CVE-2026-10001"] == ["patch_approved"]
+    needing = C.plan_host(PATCHES, FINDINGS, block, TODAY, dependencies={"fp-openssl": ["fp-kernel"]})
+    (entry,) = [f for f in needing["findings"] if f["cve"] == "CVE-2026-10001"]
+    assert entry["plan"] == "patch_not_approved" and "but fp-openssl needs fp-kernel" in entry["reason"]
