@@ -6,12 +6,16 @@ Job 1 is killed mid-night (after its first batch was kept in S3). Job 2, in a ne
 takes the run over and resumes it from S3: it finishes, and the hosts of job 1's batch are not patched
 again (their dpkg log has one upgrade per package). Job 3 changes nothing.
 
-Not covered here: AWX's Limit field (a plain --limit without localhost) — see docs/awx.md.
+AWX's Limit field: a job with a plain `--limit patch_group_web_dev` (no localhost in the pattern, no
+fleetpatch_targets) patches that patch group's host and no other, opens and closes its change request
+and keeps its report in S3; the scan and report playbooks run under the same plain limit.
 """
 
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import time
 import uuid
 
@@ -44,20 +48,24 @@ def upgrades(name):
     return counts
 
 
-def job(base, run_id, cancel_when=None, **extravars):
-    """One AWX-like job: a new, empty private_data_dir with what AWX writes there, run by ansible-runner."""
+def job(base, run_id, cancel_when=None, playbook="patch_night.yml", limit=None, **extravars):
+    """One AWX-like job: a new, empty private_data_dir with what AWX writes there, run by ansible-runner.
+
+    limit: AWX's Limit field, passed as a plain --limit (then fleetpatch_targets is not set).
+    """
     private = base / ("job-" + uuid.uuid4().hex[:6])
     os.makedirs(private / "env")
     shutil.copytree(os.path.join(ROOT, "inventories", "demo"), private / "inventory")
+    targets = {} if limit else {"fleetpatch_targets": DEBIAN_TARGETS.split("=", 1)[1]}
     extra = dict({"fleetpatch_run_id": run_id, "fleetpatch_state_url": "s3://%s/nights" % BUCKET,
                   "fleetpatch_output_dir": str(private / "runner-disk"), "fleetpatch_serial": 1,
-                  "fleetpatch_targets": DEBIAN_TARGETS.split("=", 1)[1], "awx_job_id": private.name,
+                  "awx_job_id": private.name,
                   # what an AWX machine credential gives: the key and the pinned host keys of the local hosts
                   # (the copied inventory's group_vars find them relative to the repository's inventory)
                   "ansible_ssh_private_key_file": os.path.join(ROOT, ".cache", "localfleet", "keys", "id_ed25519"),
                   "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
                                              % os.path.join(ROOT, ".cache", "localfleet", "hosts", "known_hosts")},
-                 **extravars)
+                 **dict(targets, **extravars))
     (private / "env" / "extravars").write_text(json.dumps(extra))
     envvars = dict(ENV, PATH=VENV_BIN + os.pathsep + os.environ["PATH"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                    ANSIBLE_INVENTORY_UNPARSED_FAILED="True", ANSIBLE_NOCOLOR="1")
@@ -67,8 +75,9 @@ def job(base, run_id, cancel_when=None, **extravars):
     def cancel():
         return cancel_when is not None and cancel_when(time.time() - started)
 
-    runner = ansible_runner.run(private_data_dir=str(private), project_dir=ROOT, playbook="playbooks/patch_night.yml",
-                                inventory=str(private / "inventory"), cancel_callback=cancel, quiet=True, timeout=1500)
+    runner = ansible_runner.run(private_data_dir=str(private), project_dir=ROOT, playbook="playbooks/" + playbook,
+                                inventory=str(private / "inventory"), limit=limit, cancel_callback=cancel, quiet=True,
+                                timeout=1500)
     # kept where a failed test's message can point (pytest's tmp directories rotate)
     log = os.path.join(ROOT, ".cache", "awx-runner-%s.log" % private.name)
     with open(log, "w") as handle:
@@ -84,14 +93,18 @@ def stats_data(runner):
     return None
 
 
-@pytest.fixture(scope="module")
-def jobs(fleet, tmp_path_factory):
-    for name in HOSTS.values():
-        localfleet("reset", name)
+def state_bucket():
     try:
         s3().create_bucket(Bucket=BUCKET)
     except s3().exceptions.BucketAlreadyOwnedByYou:
         pass
+
+
+@pytest.fixture(scope="module")
+def jobs(fleet, tmp_path_factory):
+    for name in HOSTS.values():
+        localfleet("reset", name)
+    state_bucket()
     base = tmp_path_factory.mktemp("awx")
     run_id = "awx-" + uuid.uuid4().hex[:8]
     ledger_key = "nights/%s/ledger.db" % run_id
@@ -155,3 +168,66 @@ def test_job_3_changes_nothing(jobs):
     dummy, dummy1, (dummy2, dummy3, after_second), (third, dummy4, after_third) = jobs
     assert third.status == "successful", third.log
     assert after_third == after_second
+
+
+def ledger_rows(path, run_id):
+    """{host: {phase: status}} of a run in a ledger file (the latest row of each phase)."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT host, phase, status FROM host_phases WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+    hosts = {}
+    for host, phase, status in rows:
+        hosts.setdefault(host, {})[phase] = status
+    return hosts
+
+
+@pytest.fixture(scope="module")
+def limited(fleet, tmp_path_factory):
+    """web-dev-1 at its base image, then one night, the scan and the report as AWX runs them with a
+    plain Limit (--limit patch_group_web_dev)."""
+    localfleet("reset", HOSTS["web-dev-1"])
+    state_bucket()
+    before = {host: (installed(name), upgrades(name)) for host, name in HOSTS.items()}
+    base = tmp_path_factory.mktemp("awx-limit")
+    run_id = "awx-limit-" + uuid.uuid4().hex[:8]
+    night, night_dir = job(base, run_id, limit="patch_group_web_dev")
+    after = {host: (installed(name), upgrades(name)) for host, name in HOSTS.items()}
+    kept = s3().get_object(Bucket=BUCKET, Key="nights/%s/report.json" % run_id)["Body"].read()
+    scan, scan_dir = job(base, "awx-limit-scan-" + uuid.uuid4().hex[:8], playbook="scan.yml", limit="patch_group_web_dev")
+    # the report job reads the night's ledger where the night's runner kept its working copy
+    ledger_dir = os.path.dirname(night_dir / "runner-disk" / "state" / run_id / "ledger.db")
+    report, report_dir = job(base, run_id, playbook="report.yml", limit="patch_group_web_dev",
+                             fleetpatch_output_dir=str(ledger_dir))
+    return run_id, before, (night, night_dir, after, json.loads(kept)), (scan, scan_dir), (report, ledger_dir)
+
+
+def test_a_plain_limit_patches_that_patch_group_only(limited):
+    run_id, before, (night, night_dir, after, report), dummy, dummy1 = limited
+    assert night.status == "successful", night.log
+    with open(night.log) as handle:
+        log = handle.read()
+    assert "skipping: no hosts matched" not in log, night.log
+    expected = expected_versions()[1]
+    versions, counts = after["web-dev-1"]
+    assert versions == expected["web-dev-1"]
+    assert counts and all(n == 1 for n in counts.values()), counts
+    for host in ("web-prod-1", "db-prod-1"):                    # outside the limit: not touched
+        assert after[host] == before[host], host
+    assert [(h["name"], h["status"]) for h in report["hosts"]] == [("web-dev-1", "patched")]
+    ledger = ledger_rows(str(night_dir / "runner-disk" / "state" / run_id / "ledger.db"), run_id)
+    assert sorted(ledger) == ["web-dev-1"], ledger
+    data = stats_data(night)
+    assert data["fleetpatch_result_run_id"] == run_id
+    assert data["fleetpatch_result_host_counts"] == {"patched": 1}
+    assert data["fleetpatch_result_change_requests"], data       # its change request opened, and closed
+    assert report["change_requests"] and all(cr["state"] == "closed" for cr in report["change_requests"]), \
+        report["change_requests"]
+
+
+def test_the_scan_and_report_playbooks_run_under_a_plain_limit(limited):
+    run_id, dummy, dummy1, (scan, scan_dir), (report, ledger_dir) = limited
+    assert scan.status == "successful", scan.log
+    scanned = json.loads((scan_dir / "runner-disk" / "scan-report.json").read_text())
+    assert [h["name"] for h in scanned["hosts"]] == ["web-dev-1"]
+    assert report.status == "successful", report.log
+    assert os.path.getsize(os.path.join(ledger_dir, "dashboard.html")) > 0
+    assert json.loads(open(os.path.join(ledger_dir, "report.json")).read())["run_id"] == run_id
