@@ -37,6 +37,9 @@ def test_locked_dpkg_stops_the_host_before_any_change(fleet, tmp_path):
 def test_a_plain_limit_without_localhost_runs_the_controller_plays(fleet, tmp_path):
     # AWX's Limit field (issue 13): every controller play runs for the limited host (here a dry run,
     # which changes nothing; the real night under a plain limit: test_awx_runner.py)
+    localfleet("reset", "fp1")          # the test before leaves the dpkg lock held
+    rc, out = host_exec("fp1", "apt-get update -qq -o DPkg::Lock::Timeout=120")
+    assert rc == 0, out
     before = installed("fp1")
     night = run_playbook(str(tmp_path), "--limit", "web-dev-1", "-e", "fleetpatch_dry_run=true")
     assert night.rc == 0, night.stdout[-4000:]
