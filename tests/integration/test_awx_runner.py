@@ -132,9 +132,12 @@ def test_job_1_is_killed_after_its_first_batch_was_kept_in_s3(jobs):
     patched = [host for host, counts in after_first.items() if counts]
     assert len(patched) == 2, (after_first, first.log)        # mid-night: the first two batches' hosts, not the third
     assert "ledger.db" in first.kept and "report.json" not in first.kept, first.kept
+    # the second batch's patch was never recorded: the controller died as that task started
     with open(first.log) as handle:
-        assert "TASK [fleetpatch.hybrid.patch_linux : Record the patch]" not in handle.read().split(
-            "Keep the ledger at fleetpatch_state_url after the batch", 1)[1], first.log
+        batch_2 = handle.read().split("Keep the ledger at fleetpatch_state_url after the batch", 1)[1]
+    assert "TASK [fleetpatch.hybrid.patch_linux : Install the approved versions (apt)]" in batch_2, first.log
+    after_record = batch_2.split("TASK [fleetpatch.hybrid.patch_linux : Record the patch]", 1)
+    assert len(after_record) == 2 and "ok: [" not in after_record[1] and "changed: [" not in after_record[1], first.log
 
 
 def test_job_2_in_a_new_empty_dir_resumes_from_s3_and_repeats_nothing(jobs):
