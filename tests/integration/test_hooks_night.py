@@ -213,8 +213,8 @@ def test_a_pre_night_gate_cancels_before_any_host_is_touched(fleet, tmp_path):
     try:
         changes = conn.execute("SELECT patch_group, state, hosts, number FROM change_requests WHERE run_id=? ORDER BY patch_group",
                                (night.run_id,)).fetchall()
-        assert [(g, s, json.loads(h)) for g, s, h, n in changes] == [("web-dev", "canceled", ["web-dev-1"]),
-                                                                    ("web-prod", "canceled", ["web-prod-1"])]
+        expected = [("web-dev", "canceled", ["web-dev-1"]), ("web-prod", "canceled", ["web-prod-1"])]
+        assert [(g, s, json.loads(h)) for g, s, h, n in changes] == expected
         for number in [n for g, s, h, n in changes]:
             notes = [t for (t,) in conn.execute("SELECT text FROM change_request_notes WHERE number=?", (number,))]
             assert any(reason in t for t in notes), notes

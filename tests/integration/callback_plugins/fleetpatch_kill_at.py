@@ -8,7 +8,8 @@ ANSIBLE_CALLBACKS_ENABLED=fleetpatch_kill_at); never shipped in the collection's
 
 FLEETPATCH_KILL_AFTER_TASK: once a task whose name ends so has run on a host (not skipped), the
   controller dies as the next task or play starts, that is once every host of the play finished
-  that task (a phase boundary).
+  that task (a phase boundary). FLEETPATCH_KILL_AFTER_TASK_COUNT=N (default 1): only once the task has
+  run on N hosts (with serial 1, in the Nth batch).
 FLEETPATCH_KILL_AT_PLAY: the controller dies as the play of that name starts.
 FLEETPATCH_KILL_MARK: a file written just before the kill (so the test knows it happened).
 """
@@ -41,6 +42,8 @@ class CallbackModule(CallbackBase):
         self.after_task = os.environ.get("FLEETPATCH_KILL_AFTER_TASK")
         self.at_play = os.environ.get("FLEETPATCH_KILL_AT_PLAY")
         self.mark = os.environ.get("FLEETPATCH_KILL_MARK")
+        self.after_count = int(os.environ.get("FLEETPATCH_KILL_AFTER_TASK_COUNT") or 1)
+        self.seen = 0
         self.armed = False
 
     def _kill(self, where):
@@ -61,7 +64,8 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_ok(self, result):
         if self.after_task and result._task.get_name().strip().endswith(self.after_task):
-            self.armed = True
+            self.seen += 1
+            self.armed = self.seen >= self.after_count
 
     def v2_playbook_on_handler_task_start(self, task):
         self.v2_playbook_on_task_start(task, False)
