@@ -20,6 +20,9 @@ for apt, rpm's for dnf/yum/zypper).
 
 from __future__ import annotations
 
+import re
+from itertools import zip_longest
+
 from . import baseline as baselib
 from . import debversion as _debversion
 
@@ -31,33 +34,53 @@ PLANS = ("patch_approved", "patch_not_approved", "fix_not_pending", "no_fix")
 _ORDER = {}
 _ORDER_MAX = 200000
 
+# dpkg's order of the characters of a version's non-digit runs, as one string comparison: '~' sorts
+# before the end of the run ("\x02", appended), the end before letters, letters before the rest.
+_WEIGHTS = str.maketrans(dict([("~", "\x01")] + [(chr(c), chr(c + 256)) for c in range(128)
+                                                  if not chr(c).isalnum() and chr(c) != "~"]))
+_RUNS = re.compile(r"(\D*)(\d*)")
+_NO_RUN = ("", "")
+_DIGITS = "0123456789"
 
-def _tail(left, right):
-    """For two Debian versions without an epoch: the parts of both from where they start to differ
-    (backed up to the start of that digit or non-digit run), when those parts decide dpkg's order
-    on their own - the same upstream version, or a difference before a hyphen neither has after it.
-    None when the whole versions must be compared. A fleet's versions mostly share a long prefix
-    ("3.0.15-1~deb12u1" and "3.0.15-1~deb12u2"): this keeps dpkg's comparison to their last runs."""
-    if ":" in left or ":" in right:
-        return None
-    size = min(len(left), len(right))
-    i = 0
-    while i < size and left[i] == right[i]:
-        i += 1
-    if "-" in left[i:] or "-" in right[i:]:
-        return None
-    hyphen = left.rfind("-", 0, i)
-    if hyphen < 0 and ("-" in left or "-" in right):
-        return None
-    if hyphen >= 0 and (hyphen == 0 or len(left) == hyphen + 1 or len(right) == hyphen + 1):
-        return None  # not a revision's hyphen: dpkg's revision and upstream version are never empty
-    if i > hyphen + 1:
-        digit = left[i - 1].isdigit()
-        while i > hyphen + 1 and left[i - 1].isdigit() == digit:
-            i -= 1
-    else:
-        i = hyphen + 1
-    return left[i:], right[i:]
+
+def _runs_compare(left, right):
+    """dpkg's verrevcmp (-1, 0, 1) of two upstream versions or two revisions: their runs of non-digits
+    and digits compared in turn, non-digits by the weights above, digits as numbers. The runs come
+    from one regular expression each; only the first differing pair is looked at closely."""
+    if left == right:
+        return 0
+    for (l_text, l_digits), (r_text, r_digits) in zip_longest(_RUNS.findall(left), _RUNS.findall(right), fillvalue=_NO_RUN):
+        if l_text != r_text:
+            l_text, r_text = l_text.translate(_WEIGHTS) + "\x02", r_text.translate(_WEIGHTS) + "\x02"
+            return -1 if l_text < r_text else 1
+        if l_digits != r_digits:
+            l_number, r_number = int(l_digits or 0), int(r_digits or 0)
+            if l_number != r_number:
+                return -1 if l_number < r_number else 1
+    return 0
+
+
+def _apt_order(left, right):
+    """dpkg's order of two Debian versions (-1, 0, 1); baseline.compare_versions' verdict (None) when
+    either is not a Debian version."""
+    head = left.rstrip(_DIGITS)
+    if len(head) < len(left) and len(head) < len(right) and right.startswith(head) and right[len(head):].isdigit():
+        # the same version but for its last run of digits ("1.2-1~deb12u2", "1.2-1~deb12u5"), the
+        # commonest pair in a fleet: the same epoch, upstream version and revision up to that run,
+        # so that run decides (replacing it never makes a Debian version valid or invalid)
+        if _VERSION_RE.match(left) is None:
+            return baselib.compare_versions("apt", left, right)
+        l_number, r_number = int(left[len(head):]), int(right[len(head):])
+        return 0 if l_number == r_number else -1 if l_number < r_number else 1
+    l_match, r_match = _VERSION_RE.match(left), _VERSION_RE.match(right)
+    if l_match is None or r_match is None:
+        return baselib.compare_versions("apt", left, right)
+    l_epoch, l_upstream, l_revision = l_match.groups()
+    r_epoch, r_upstream, r_revision = r_match.groups()
+    l_epoch, r_epoch = int(l_epoch or 0), int(r_epoch or 0)
+    if l_epoch != r_epoch:
+        return -1 if l_epoch < r_epoch else 1
+    return _runs_compare(l_upstream, r_upstream) or _runs_compare(l_revision or "0", r_revision or "0")
 
 
 def _compare(manager, left, right):
@@ -67,13 +90,7 @@ def _compare(manager, left, right):
     if result is _ORDER:
         if len(_ORDER) >= _ORDER_MAX:
             _ORDER.clear()
-        tail = _tail(left, right) if manager == "apt" and _VERSION_RE.match(left) and _VERSION_RE.match(right) else None
-        if tail is not None:
-            result = _debversion._compare_part(tail[0], tail[1]) if tail[0] or tail[1] else 0
-            result = (result > 0) - (result < 0)
-        else:
-            result = baselib.compare_versions(manager, left, right)
-        _ORDER[key] = result
+        result = _ORDER[key] = _apt_order(left, right) if manager == "apt" else baselib.compare_versions(manager, left, right)
     return result
 
 
@@ -90,56 +107,75 @@ def at_or_past(manager, version, fixed):
     return None if result is None else result >= 0
 
 
-def _index(findings):
-    by_package, by_cve = {}, {}
-    for position, finding in enumerate(findings):
-        package = finding.get("package")
-        if package:
-            if package in by_package:
-                by_package[package].append(position)
-            else:
-                by_package[package] = [position]
-        cve = finding["cve"]
-        if cve in by_cve:
-            by_cve[cve].append(position)
+def _patch_index(patches):
+    """{name: [patch positions]}, {cve: [patch positions]} (a CVE a patch names twice counts once)."""
+    by_name, by_cve = {}, {}
+    for position, patch in enumerate(patches):
+        name = patch["name"]
+        if name in by_name:
+            by_name[name].append(position)
         else:
-            by_cve[cve] = [position]
-    return by_package, by_cve
+            by_name[name] = [position]
+        for cve in patch.get("cves") or ():
+            if cve not in by_cve:
+                by_cve[cve] = [position]
+            elif by_cve[cve][-1] != position:
+                by_cve[cve].append(position)
+    return by_name, by_cve
 
 
 def matches(patches, findings):
-    """{finding position: [(patch position, how)]}, how = fixed_version | cve_list; and short misses.
+    """{finding position: [(patch position, how)]} in patch order, how = fixed_version | cve_list; and short misses.
 
+    A finding with a package and a fixed version is fixed by a patch of that package whose
+    candidate is at or past it; any finding is fixed by a patch whose CVE list names its CVE
+    (unless that patch is of the finding's package and the fixed version decided already).
     short: {finding position: (patch position, candidate)} for a same-package patch whose candidate
-    does not reach the scanner's fixed version.
+    does not reach the scanner's fixed version. One pass over the findings against an index of the
+    patches by name and by CVE.
     """
-    by_package, by_cve = _index(findings)
+    by_name, by_cve = _patch_index(patches)
     found, short = {}, {}
-    for p_index, patch in enumerate(patches):
-        name = patch["name"]
-        same = by_package.get(name)
-        cves = patch.get("cves")
-        if same is None and not cves:
-            continue
-        manager = patch.get("manager") or "apt"
-        candidate = patch.get("candidate_version")
-        for f_index in same or ():
-            fixed = findings[f_index].get("fixed_version")
-            if fixed:
-                reached = at_or_past(manager, candidate, fixed)
+    for f_index, finding in enumerate(findings):
+        package = finding.get("package")
+        fixed = finding.get("fixed_version")
+        hits = None
+        if fixed and package:
+            for p_index in by_name.get(package, ()):
+                patch = patches[p_index]
+                candidate = patch.get("candidate_version")
+                reached = at_or_past(patch.get("manager") or "apt", candidate, fixed)
                 if reached:
-                    found.setdefault(f_index, []).append((p_index, "fixed_version"))
+                    if hits is None:
+                        hits = [(p_index, "fixed_version")]
+                    else:
+                        hits.append((p_index, "fixed_version"))
                 elif reached is False:
                     short[f_index] = (p_index, candidate)
-        for cve in cves or ():
-            for f_index in by_cve.get(cve, ()):
-                finding = findings[f_index]
-                if finding.get("fixed_version") and finding.get("package") == name:
+        naming = by_cve.get(finding["cve"])
+        if naming:
+            by_version = hits
+            for p_index in naming:
+                if fixed and patches[p_index]["name"] == package:
                     continue  # judged by version above
-                hits = found.setdefault(f_index, [])
-                if all(p != p_index for p, _how in hits):
+                if hits is None:
+                    hits = [(p_index, "cve_list")]
+                else:
                     hits.append((p_index, "cve_list"))
+            if by_version and len(hits) > len(by_version):
+                hits.sort()
+        if hits:
+            found[f_index] = hits
     return found, short
+
+
+def _first_hit(patches, findings, f_index, hit):
+    """The order a patch lists the findings it closes: by the first patch that fixes them, those it
+    fixes by version first, then by its CVE list's order, then as the scanner listed them."""
+    p_index, how = hit
+    if how == "fixed_version":
+        return p_index, 0, 0, f_index
+    return p_index, 1, patches[p_index]["cves"].index(findings[f_index]["cve"]), f_index
 
 
 def annotate(patches, findings, found=None):
@@ -151,7 +187,8 @@ def annotate(patches, findings, found=None):
     if found is None:
         found = matches(patches, findings)[0]
     closes = {}
-    for f_index, hits in found.items():
+    for f_index in sorted(found, key=lambda f_index: _first_hit(patches, findings, f_index, found[f_index][0])):
+        hits = found[f_index]
         finding = findings[f_index]
         brief = {"cve": finding["cve"], "severity": finding["severity"], "source": finding.get("source")}
         for p_index, _how in hits:
