@@ -187,15 +187,18 @@ def annotate(patches, findings, found=None):
     if found is None:
         found = matches(patches, findings)[0]
     closes = {}
-    for f_index in sorted(found, key=lambda f_index: _first_hit(patches, findings, f_index, found[f_index][0])):
-        hits = found[f_index]
-        finding = findings[f_index]
-        brief = {"cve": finding["cve"], "severity": finding["severity"], "source": finding.get("source")}
+    for f_index, hits in found.items():
         for p_index, _how in hits:
-            closes.setdefault(p_index, []).append(brief)
+            if p_index in closes:
+                closes[p_index].append(f_index)
+            else:
+                closes[p_index] = [f_index]
     out = list(patches)
     for p_index, closing in closes.items():
-        out[p_index] = dict(patches[p_index], findings=closing)  # the others stay as they are: they close none
+        if len(closing) > 1:
+            closing.sort(key=lambda f_index: _first_hit(patches, findings, f_index, found[f_index][0]))
+        out[p_index] = dict(patches[p_index], findings=[  # the others stay as they are: they close none
+            {"cve": findings[f]["cve"], "severity": findings[f]["severity"], "source": findings[f].get("source")} for f in closing])
     return out
 
 
@@ -205,14 +208,13 @@ def correlate(patches, findings, decisions, matched=None):
     Returns {findings: [finding + plan (also as state), patches, match, approved, reason, fixed_by,
              fix_package, fix_version, manager], not_approved: [...], no_fix: [...], fix_not_pending: [...],
              patches_without_finding: [names], summary: {plan: count, findings, patches_closing}}.
-    `matched`: matches()'s result when the caller has it already.
+    `matched`: matches()'s result when the caller has it already. Each finding's record is built
+    once, in one step, from the finding and its plan.
     """
     found, short = matched or matches(patches, findings)
     out, closing = [], set()
-    summary = dict((plan, 0) for plan in PLANS)
-    lists = {"patch_not_approved": [], "no_fix": [], "fix_not_pending": []}
+    not_approved, no_fix, not_pending = [], [], []
     for f_index, finding in enumerate(findings):
-        entry = dict(finding)
         hits = found.get(f_index)
         if hits:
             chosen = how = None
@@ -222,55 +224,49 @@ def correlate(patches, findings, decisions, matched=None):
                 closing.add(p_index)
                 if chosen is None and decisions[p_index]["approved"]:
                     chosen, how = p_index, p_how
-            approved = chosen is not None
-            if not approved:
-                chosen, how = hits[0]
-            patch = patches[chosen]
-            candidate = patch.get("candidate_version")
-            entry["patches"] = names
-            entry["match"] = how
-            entry["fixed_by"] = "%s=%s" % (patch["name"], candidate)
-            entry["fix_package"] = patch["name"]
-            entry["fix_version"] = finding.get("fixed_version") or candidate
-            entry["manager"] = patch.get("manager") or "apt"
-            entry["approved"] = approved
-            if approved:
-                plan, reason = "patch_approved", decisions[chosen]["reason"]
+            if chosen is not None:
+                plan, reason, approved = "patch_approved", decisions[chosen]["reason"], True
             else:
-                plan = "patch_not_approved"
+                chosen, how = hits[0]
+                plan, approved = "patch_not_approved", False
                 reason = "; ".join("%s: %s" % (patches[p]["name"], decisions[p]["reason"]) for p, _how in hits)
+            patch = patches[chosen]
+            name, candidate = patch["name"], patch.get("candidate_version")
+            # plan is also the state: the finding's standing in the scan phase (the ledger's)
+            entry = {**finding, "patches": names, "match": how, "fixed_by": "%s=%s" % (name, candidate), "fix_package": name,
+                     "fix_version": finding.get("fixed_version") or candidate, "manager": patch.get("manager") or "apt",
+                     "approved": approved, "plan": plan, "state": plan, "reason": reason}
+            if not approved:
+                not_approved.append(entry)
         else:
             fixed = finding.get("fixed_version")
-            entry["patches"] = []
-            entry["approved"] = False
-            entry["fix_package"] = finding.get("package")
-            entry["fix_version"] = fixed or None
             if fixed:
                 plan = "fix_not_pending"
                 miss = short.get(f_index)
                 if miss:
-                    entry["manager"] = patches[miss[0]].get("manager")
+                    manager = patches[miss[0]].get("manager")
                     reason = "pending %s %s does not reach the fixed version %s" % (finding["package"], miss[1], fixed)
                 else:
-                    entry["manager"] = None
+                    manager = None
                     reason = "no pending patch of %s; the scanner says %s fixes it" % (finding.get("package") or "the package", fixed)
-            else:
-                plan = "no_fix"
-                reason = "no fix available: the scanner gives no fixed version and no pending patch names %s" % finding["cve"]
-        entry["plan"] = entry["state"] = plan  # state: the finding's standing in the scan phase (the ledger's)
-        entry["reason"] = reason
-        summary[plan] += 1
-        if plan in lists:
-            lists[plan].append(entry)
+                entry = {**finding, "patches": [], "approved": False, "fix_package": finding.get("package"), "fix_version": fixed,
+                         "manager": manager, "plan": plan, "state": plan, "reason": reason}
+                not_pending.append(entry)
+            else:  # no manager: nothing to compare with
+                entry = {**finding, "patches": [], "approved": False, "fix_package": finding.get("package"), "fix_version": None,
+                         "plan": "no_fix", "state": "no_fix",
+                         "reason": "no fix available: the scanner gives no fixed version and no pending patch names %s" % finding["cve"]}
+                no_fix.append(entry)
         out.append(entry)
-    summary["findings"] = len(out)
-    summary["patches_closing"] = len(closing)
+    summary = {"patch_approved": len(out) - len(not_approved) - len(not_pending) - len(no_fix),
+               "patch_not_approved": len(not_approved), "fix_not_pending": len(not_pending), "no_fix": len(no_fix),
+               "findings": len(out), "patches_closing": len(closing)}
     return {
         "findings": out,
         # the same records as in findings, by plan
-        "not_approved": lists["patch_not_approved"],
-        "no_fix": lists["no_fix"],
-        "fix_not_pending": lists["fix_not_pending"],
+        "not_approved": not_approved,
+        "no_fix": no_fix,
+        "fix_not_pending": not_pending,
         "patches_without_finding": [p["name"] for i, p in enumerate(patches) if i not in closing],
         "summary": summary,
     }
@@ -281,12 +277,19 @@ def plan_host(patches, findings, baseline, today, product=None, dependencies=Non
 
     `dependencies`: patch_scan's {patch: [pending patches it needs]}, so that the plan's decisions are
     the approval's own (a patch that needs a blocked one is not approved: baseline.apply_dependencies).
+    Adds to correlate()'s result: patches (annotated), decisions (each annotated patch with approved and
+    approval_reason, as the patch_decisions filter returns them) and warnings (baseline.warnings).
     """
     matched = matches(patches, findings)
     annotated = annotate(patches, findings, matched[0])
     decisions = baselib.evaluate(annotated, baseline, today, product, dependencies or None)
     result = correlate(annotated, findings, decisions, matched)
     result["patches"] = annotated
+    # the approval's decisions, as patch_decisions gives them: the night approves from these instead
+    # of judging every patch against the baseline a second time
+    result["decisions"] = [dict(patch, approved=decision["approved"], approval_reason=decision["reason"])
+                           for patch, decision in zip(annotated, decisions)]
+    result["warnings"] = baselib.warnings(annotated, decisions, baseline)
     return result
 
 
@@ -301,32 +304,42 @@ def judge_after(findings, installed, default_manager="apt"):
     against), plan, state, reason.
     """
     out = []
+    append = out.append
+    missing = installed.get  # bound once: called for every finding
     for finding in findings:
-        package = finding.get("fix_package") or finding.get("package")
-        fixed = finding.get("fix_version") or finding.get("fixed_version")
-        before = finding.get("installed_version")
-        now = installed.get(package, before) if package else None
-        if package and now is None and package in installed:
+        get = finding.get
+        package = get("fix_package") or get("package")
+        fixed = get("fix_version") or get("fixed_version")
+        before = get("installed_version")
+        if package:
+            now = missing(package, before)
+            gone = now is None and package in installed
+        else:
+            now, gone = None, False
+        if gone:
             state, reason = "closed", "%s is no longer installed" % package
         elif not fixed:
             state, reason = "open", "no fixed version known"
         elif not now:
             state, reason = "open", "installed version of %s unknown" % (package or "the package")
         else:
-            reached = at_or_past(finding.get("manager") or default_manager, now, fixed)
-            if reached:
+            reached = True if now == fixed else _compare(get("manager") or default_manager or "apt", now, fixed)
+            if reached is True or (reached is not None and reached >= 0):
                 state, reason = "closed", "%s %s is at or past the fixed version %s" % (package, now, fixed)
             elif reached is None:
                 state, reason = "open", "%s %s and the fixed version %s do not compare" % (package, now, fixed)
             else:
                 state, reason = "open", "%s %s is older than the fixed version %s" % (package, now, fixed)
-        plan = finding.get("plan")
-        if state == "open" and plan in ("patch_not_approved", "fix_not_pending", "no_fix"):
-            reason = "%s; %s" % (reason, finding.get("reason"))
-        out.append({"cve": finding["cve"], "package": finding.get("package"), "severity": finding.get("severity"),
-                    "cvss": finding.get("cvss"), "source": finding.get("source"), "installed_before": before,
-                    "installed_version": now, "fixed_version": fixed, "plan": plan, "state": state, "reason": reason})
+        plan = get("plan")
+        if state == "open" and plan in _OPEN_WITH_REASON:
+            reason = "%s; %s" % (reason, get("reason"))
+        append({"cve": finding["cve"], "package": get("package"), "severity": get("severity"), "cvss": get("cvss"),
+                "source": get("source"), "installed_before": before, "installed_version": now, "fixed_version": fixed,
+                "plan": plan, "state": state, "reason": reason})
     return out
+
+
+_OPEN_WITH_REASON = frozenset(("patch_not_approved", "fix_not_pending", "no_fix"))
 
 
 def after_summary(judged):
