@@ -41,6 +41,7 @@ _WEIGHTS = str.maketrans(dict([("~", "\x01")] + [(chr(c), chr(c + 256)) for c in
 _RUNS = re.compile(r"(\D*)(\d*)")
 _NO_RUN = ("", "")
 _DIGITS = "0123456789"
+_VERSION_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:-"
 
 
 def _runs_compare(left, right):
@@ -63,18 +64,10 @@ def _runs_compare(left, right):
 def _apt_order(left, right):
     """dpkg's order of two Debian versions (-1, 0, 1); baseline.compare_versions' verdict (None) when
     either is not a Debian version."""
-    head = left.rstrip(_DIGITS)
-    if len(head) < len(left) and len(head) < len(right) and right.startswith(head) and right[len(head):].isdigit():
-        # the same version but for its last run of digits ("1.2-1~deb12u2", "1.2-1~deb12u5"), the
-        # commonest pair in a fleet: the same epoch, upstream version and revision up to that run,
-        # so that run decides (replacing it never makes a Debian version valid or invalid)
-        if _VERSION_RE.match(left) is None:
-            return baselib.compare_versions("apt", left, right)
-        l_number, r_number = int(left[len(head):]), int(right[len(head):])
-        return 0 if l_number == r_number else -1 if l_number < r_number else 1
     l_match, r_match = _VERSION_RE.match(left), _VERSION_RE.match(right)
-    if l_match is None or r_match is None:
-        return baselib.compare_versions("apt", left, right)
+    if l_match is None or r_match is None:  # baseline's (it strips blanks first), or None
+        result = baselib.compare_versions("apt", left, right)
+        return None if result is None else (result > 0) - (result < 0)
     l_epoch, l_upstream, l_revision = l_match.groups()
     r_epoch, r_upstream, r_revision = r_match.groups()
     l_epoch, r_epoch = int(l_epoch or 0), int(r_epoch or 0)
@@ -84,6 +77,15 @@ def _apt_order(left, right):
 
 
 def _compare(manager, left, right):
+    if manager == "apt":
+        head = left.rstrip(_DIGITS)
+        size = len(head)
+        if size < len(left) and size < len(right) and right.rstrip(_DIGITS) == head and not head.strip(_VERSION_CHARS):
+            # the same Debian version but for its last run of digits ("1.2-1~deb12u2", "1.2-1~deb12u5"),
+            # the commonest pair in a fleet: the same epoch, upstream version and revision up to that
+            # run, so that run decides. Any non-empty text of these characters matches _VERSION_RE.
+            l_number, r_number = int(left[size:]), int(right[size:])
+            return 0 if l_number == r_number else -1 if l_number < r_number else 1
     # a fleet shares its package versions: the same pair is compared on thousands of hosts
     key = (manager, left, right)
     result = _ORDER.get(key, _ORDER)
@@ -288,7 +290,7 @@ def plan_host(patches, findings, baseline, today, product=None, dependencies=Non
     # the approval's decisions, as patch_decisions gives them: the night approves from these instead
     # of judging every patch against the baseline a second time
     result["decisions"] = [dict(patch, approved=decision["approved"], approval_reason=decision["reason"])
-                           for patch, decision in zip(annotated, decisions)]
+                           for patch, decision in zip(annotated, decisions, strict=True)]
     result["warnings"] = baselib.warnings(annotated, decisions, baseline)
     return result
 
