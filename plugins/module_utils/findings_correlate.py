@@ -138,7 +138,9 @@ def matches(patches, findings):
     """
     by_name, by_cve = _patch_index(patches)
     found, short = {}, {}
-    for f_index, finding in enumerate(findings):
+    # only the findings a pending patch may fix are looked at closely
+    for f_index in [i for i, f in enumerate(findings) if f.get("package") in by_name or f["cve"] in by_cve]:
+        finding = findings[f_index]
         package = finding.get("package")
         fixed = finding.get("fixed_version")
         hits = None
@@ -190,17 +192,20 @@ def annotate(patches, findings, found=None):
         found = matches(patches, findings)[0]
     closes = {}
     for f_index, hits in found.items():
+        finding = findings[f_index]
+        brief = {"cve": finding["cve"], "severity": finding["severity"], "source": finding.get("source")}
         for p_index, _how in hits:
             if p_index in closes:
-                closes[p_index].append(f_index)
+                closes[p_index].append((f_index, brief))
             else:
-                closes[p_index] = [f_index]
+                closes[p_index] = [(f_index, brief)]
     out = list(patches)
-    for p_index, closing in closes.items():
-        if len(closing) > 1:
-            closing.sort(key=lambda f_index: _first_hit(patches, findings, f_index, found[f_index][0]))
-        out[p_index] = dict(patches[p_index], findings=[  # the others stay as they are: they close none
-            {"cve": findings[f]["cve"], "severity": findings[f]["severity"], "source": findings[f].get("source")} for f in closing])
+    for p_index, closing in closes.items():  # the others stay as they are: they close none
+        if len(closing) == 1:
+            out[p_index] = dict(patches[p_index], findings=[closing[0][1]])
+        else:
+            closing.sort(key=lambda item: _first_hit(patches, findings, item[0], found[item[0]][0]))
+            out[p_index] = dict(patches[p_index], findings=[brief for _f_index, brief in closing])
     return out
 
 
