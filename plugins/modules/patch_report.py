@@ -125,7 +125,9 @@ dashboard:
   type: dict
   sample: {dest: out/dashboard.html, changed: true, bytes: 96457}
 export:
-  description: The JSON Lines objects written, removed (this run's objects it no longer has) and unchanged, with O(export_dest); null without it.
+  description:
+    - The JSON Lines objects written, removed (this run's objects it no longer has) and unchanged, with O(export_dest).
+    - Null without O(export_dest).
   returned: always
   type: dict
   sample:

@@ -25,7 +25,7 @@ STAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
 
 def files(folder):
     out = {}
-    for root, dummy, names in os.walk(folder):
+    for root, _dirs, names in os.walk(folder):
         for name in names:
             with open(os.path.join(root, name), encoding="utf-8") as handle:
                 out[os.path.relpath(os.path.join(root, name), folder)] = handle.read()
@@ -77,7 +77,8 @@ def test_a_rerun_changes_nothing_and_check_mode_writes_nothing(ledger_path, tmp_
     # a rerun writes nothing (the dashboard only when the minute of its stamp turned meanwhile)
     assert again["dashboard"]["changed"] is (STAMP.search(first_page).group(0) != STAMP.search(
         (out / "dashboard.html").read_text()).group(0))
-    assert again["changed"] is again["dashboard"]["changed"] and again["export"]["written"] == [] and again["export"]["unchanged"] == sorted(first["export"]["written"])
+    assert again["changed"] is again["dashboard"]["changed"]
+    assert again["export"]["written"] == [] and again["export"]["unchanged"] == sorted(first["export"]["written"])
     checked = tmp_path / "checked"
     dry = write_outputs(ledger_path, "r2", dest=str(checked / "report.json"), dashboard_dest=str(checked / "d.html"),
                         export_dest=str(checked / "export"), check_mode=True)
