@@ -20,7 +20,7 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import lo
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("path", "run_id", "dest", "trend_runs"))
+    _VALID_ARGS = frozenset(("path", "run_id", "dest", "trend_runs", "integrity_check"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -29,13 +29,15 @@ class ActionModule(ActionBase):
             run_id=dict(type="str"),
             dest=dict(type="path", required=True),
             trend_runs=dict(type="int", default=dashboard.TREND_RUNS),
+            integrity_check=dict(type="str", choices=["full", "header"], default="full"),
         ))
         if not os.path.exists(args["path"]):
             raise AnsibleActionFail("compliance_dashboard: no ledger at %s (path); run a patch night first" % args["path"])
         if args["trend_runs"] < 1:
             raise AnsibleActionFail("compliance_dashboard: trend_runs must be 1 or more, got %d" % args["trend_runs"])
         try:
-            page, figures = build(args["path"], args["run_id"], args["trend_runs"], keep=not self._task.check_mode)
+            page, figures = build(args["path"], args["run_id"], args["trend_runs"], keep=not self._task.check_mode,
+                                  check=args["integrity_check"])
         except LedgerError as exc:
             raise AnsibleActionFail("compliance_dashboard: %s" % exc)
         old = None
@@ -50,14 +52,14 @@ class ActionModule(ActionBase):
         return result
 
 
-def build(path, run_id=None, trend_runs=dashboard.TREND_RUNS, keep=True):
+def build(path, run_id=None, trend_runs=dashboard.TREND_RUNS, keep=True, check="full"):
     """(html, report) of a run (the newest when run_id is None) with the trend of the runs up to it.
 
     The earlier runs' trend points are the summary figures their reports kept in the ledger (one
     query); a finished run without them is computed from its rows and, with keep, its figures are
     kept for the next dashboard (the ledger is append-only: a finished run's figures never change).
     """
-    with Ledger(path) as ledger:
+    with Ledger(path, check=check) as ledger:
         runs = run_ids(ledger)
         if not runs:
             raise LedgerError("the ledger %s holds no run yet" % path)

@@ -9,6 +9,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import RUN_HOOK_POINTS, Ledger, LedgerError, resume_state
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import FULL, HEADER
 
 
 class ActionModule(ActionBase):
@@ -52,8 +53,9 @@ class ActionModule(ActionBase):
         ))
         host = args["host"] or task_vars.get("inventory_hostname")
         try:
-            # the full integrity check (time grows with the file) at start and finish, not per record
-            with Ledger(args["path"], check=args["action"] != "record") as ledger:
+            # the full integrity check (time grows with the file) once, when the night opens the ledger;
+            # each later open of the night (records, finish) checks the header and schema (sqlite_file.py)
+            with Ledger(args["path"], check=FULL if args["action"] == "start_run" else HEADER) as ledger:
                 if args["action"] == "start_run":
                     started = ledger.start_run(args["run_id"], playbook=args["playbook"],
                                                check_mode=bool(self._task.check_mode) or args["check_run"], meta=args["meta"])

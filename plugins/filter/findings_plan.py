@@ -16,7 +16,9 @@ description:
     C(fix_not_pending), C(no_fix); and lists the patches that close no finding.
   - Returns C(patches), the patch records each with the C(findings) it closes, which the
     baseline's C(approve_findings_min_severity) reads - approve them with
-    P(fleetpatch.hybrid.approved_patches#filter).
+    P(fleetpatch.hybrid.approved_patches#filter); and C(decisions), every patch with its baseline
+    decision as P(fleetpatch.hybrid.patch_decisions#filter) returns it (the baseline is judged once
+    per host; its warnings are shown as that filter shows them).
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
 positional: findings, baseline, today
@@ -36,7 +38,9 @@ options:
     type: dict
     required: true
   today:
-    description: The date approval is judged on (YYYY-MM-DD); today when omitted.
+    description:
+      - The moment approval is judged at (YYYY-MM-DD or ISO 8601); now when omitted, as
+        P(fleetpatch.hybrid.patch_decisions#filter) judges.
     type: str
   product:
     description: The host's product as SSM names it (for rules that set products).
@@ -58,24 +62,31 @@ RETURN = r"""
 _value:
   description: >-
     findings (each with plan, patches, reason), not_approved, no_fix, fix_not_pending,
-    patches_without_finding, summary, patches (annotated).
+    patches_without_finding, summary, patches (annotated), decisions (each patch with approved and approval_reason).
   type: dict
 """
 
-from datetime import date
+from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.baseline import BaselineError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_correlate import plan_host
 
+_display = Display()
+
 
 def findings_plan(patches, findings, baseline, today=None, product=None, dependencies=None):
     try:
-        return plan_host(list(patches or []), list(findings or []), baseline, today or date.today(), product or None,
-                         dict(dependencies or {}))
+        # now, as patch_decisions judges: the plan's decisions are the approval's own
+        plan = plan_host(list(patches or []), list(findings or []), baseline, today or datetime.now(timezone.utc),
+                         product or None, dict(dependencies or {}))
     except BaselineError as exc:
         raise AnsibleFilterError("findings_plan: baseline %s" % exc)
+    for text in plan.pop("warnings"):
+        _display.warning(text)
+    return plan
 
 
 class FilterModule(object):

@@ -57,7 +57,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C({summary, pending, decision {again, outcome, reason}}).
+  description:
+    - C({summary, pending, decision {again, outcome, reason}, status, note}).
+    - C(status) is the round's ledger status (failed, changed or ok); a round that installed nothing
+      but left no approved KB pending is C(changed), with a C(note) saying so (the KBs were pending at
+      the scan: an earlier attempt of the run installed them).
   type: dict
 """
 
@@ -75,7 +79,7 @@ def windows_round(result, search, approved, round, limit, cutoff_passed=False, r
         decision = wu.loop_decision(int(round), int(limit), pending, summary, bool(cutoff_passed), bool(reboot_pending))
     except wu.WindowsUpdatesError as exc:
         raise AnsibleFilterError("windows_round: %s" % exc)
-    return {"summary": summary, "pending": pending, "decision": decision}
+    return dict(wu.round_status(summary, decision), summary=summary, pending=pending, decision=decision)
 
 
 class FilterModule(object):

@@ -154,11 +154,14 @@ def make_backend(params, check_mode=False):
                                 % params["ca_path"], field="ca_path")
     if name == "local":
         from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
+        from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import HEADER
         path = params.get("ledger_path")
         if not path:
             raise CRValidationError("ledger_path is required with backend=local (the run ledger, e.g. out/ledger.db)",
                                     field="ledger_path")
-        return LocalBackend(path, readonly=check_mode)
+        # the change requests of a night are opened and closed after its start_run checked the whole
+        # ledger (PRAGMA quick_check): here its header and schema only (sqlite_file.py)
+        return LocalBackend(path, readonly=check_mode, check=HEADER)
     if name == "servicenow":
         from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_servicenow import ServiceNowBackend
         return ServiceNowBackend.from_params(params)

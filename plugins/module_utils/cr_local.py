@@ -20,7 +20,7 @@ import sqlite3
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.change_request import Backend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRBackendError, CRNotFoundError, CRValidationError
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import LedgerDamaged, LedgerPathError, open_database
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import FULL, LedgerDamaged, LedgerPathError, open_database
 
 NUMBER_PREFIX = "CHG"
 FIRST_NUMBER = 1001
@@ -78,7 +78,9 @@ JSON_COLUMNS = {"maintenance_window": "window", "hosts": "hosts", "owners": "own
 class LocalBackend(Backend):
     name = "local"
 
-    def __init__(self, path, timeout=30.0, readonly=False):
+    def __init__(self, path, timeout=30.0, readonly=False, check=FULL):
+        """`check`: the integrity check of a writer's open (sqlite_file.py): FULL alone, HEADER within a
+        night whose start checked the whole file (make_backend); a reader opens after a checked Ledger."""
         self.path = path
         self.readonly = readonly
         self.conn = None
@@ -88,7 +90,7 @@ class LocalBackend(Backend):
                 if os.path.exists(path):
                     self.conn = open_database(path, timeout=timeout, readonly=True, check=False)
             else:
-                self.conn = open_database(path, timeout=timeout)
+                self.conn = open_database(path, timeout=timeout, check=check)
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute("PRAGMA foreign_keys=ON")

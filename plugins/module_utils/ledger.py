@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import lifecycle
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASE_STATUSES, PHASES
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import LedgerDamaged, LedgerPathError, open_database
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import FULL, LedgerDamaged, LedgerPathError, open_database
 
 SCHEMA_VERSION = 4
 
@@ -160,11 +160,12 @@ def utcnow():
 
 
 class Ledger(object):
-    def __init__(self, path, timeout=30.0, check=True):
+    def __init__(self, path, timeout=30.0, check=FULL):
         self.path = path
         try:
-            # exactly this file (any characters), created 0600, refused when damaged (sqlite_file.py);
-            # check=False for the many per-host writes of a night whose start_run checked the file
+            # exactly this file (any characters), created 0600, refused when damaged (sqlite_file.py):
+            # check FULL reads every page (once per night, at its start), HEADER the header and schema
+            # (every later open of the night), None nothing
             self.conn = open_database(path, timeout=timeout, check=check)
         except (LedgerPathError, LedgerDamaged) as exc:
             raise LedgerError(str(exc)) from exc

@@ -303,6 +303,25 @@ def loop_decision(round_number, round_limit, pending, summary, cutoff_passed=Fal
     return {"again": True, "outcome": "continue", "reason": "still pending after round %d: %s" % (round_number, left)}
 
 
+def round_status(summary, decision):
+    """The ledger status of a round's patch row, and a note for its message.
+
+    failed when the round failed; changed when it installed a KB, and also when it installed
+    nothing but left no approved KB pending: the KBs were pending at the scan, so they changed in
+    this run all the same (an earlier attempt of the run, killed after installing them but before
+    recording it, put them in place); a host is never re-judged compliant for that. ok otherwise.
+    """
+    outcome = (decision or {}).get("outcome")
+    if outcome == "failed":
+        return {"status": "failed", "note": None}
+    if (summary or {}).get("installed"):
+        return {"status": "changed", "note": None}
+    if outcome == "done":
+        return {"status": "changed",
+                "note": "the approved KBs were already installed when the round began (by an earlier attempt of the run)"}
+    return {"status": "ok", "note": None}
+
+
 def uninstall_commands(installed):
     """`wusa` command lines that remove the KBs a run installed, newest KB first."""
     kbs = approved_kbs(installed)

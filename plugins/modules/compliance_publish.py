@@ -63,6 +63,15 @@ options:
     type: list
     elements: str
     default: [ssm]
+  integrity_check:
+    description:
+      - How much of the ledger file is checked before it is read; a damaged file is refused with a message saying how to recover.
+      - V(full) reads every page (C(PRAGMA quick_check); its time grows with the file, about 0.5 s for 77 MB).
+      - V(header) checks the file header and the schema only, whatever the file's size. For the steps of a night whose
+        start (M(fleetpatch.hybrid.patch_ledger) C(action=start_run)) already checked the whole file (docs/security.md).
+    type: str
+    choices: [full, header]
+    default: full
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
@@ -136,7 +145,7 @@ def run(module, params, s3=None, ssm_for=None):
     if not os.path.exists(params["path"]):
         raise export.ExportError("no ledger at %s (path): run a patch night first" % params["path"])
     out_runs, sent, changed = [], [], False
-    with Ledger(params["path"]) as ledger:
+    with Ledger(params["path"], check=params.get("integrity_check") or "full") as ledger:
         chosen = [params["run_id"]] if params["run_id"] else run_ids(ledger)
         for run_id in chosen:
             report, hosts = load_report(ledger, run_id)
@@ -176,6 +185,7 @@ def main():
             ssm_compliance=dict(type="bool", default=False),
             ssm_compliance_type=dict(type="str", default="Patch"),
             ssm_sources=dict(type="list", elements="str", default=["ssm"]),
+            integrity_check=dict(type="str", choices=["full", "header"], default="full"),
         ),
         required_one_of=[("dest", "bucket", "ssm_compliance")],
         supports_check_mode=True,

@@ -147,20 +147,11 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - fleetpatch.hybrid.controller_action
 attributes:
   check_mode:
     support: full
     details: The ledger is written in check mode too, so a check run is recorded as such.
-  diff_mode:
-    support: none
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  platform:
-    platforms: all
 """
 
 EXAMPLES = r"""

@@ -41,22 +41,19 @@ options:
       - The plan of a dry run (the P(fleetpatch.hybrid.dry_run_plan#filter) filter). The report
         then carries it under C(plan) with C(check_run=true), and O(dest) is written also in check mode.
     type: dict
+  integrity_check:
+    description:
+      - How much of the ledger file is checked before it is read; a damaged file is refused with a message saying how to recover.
+      - V(full) reads every page (C(PRAGMA quick_check); its time grows with the file, about 0.5 s for 77 MB).
+      - V(header) checks the file header and the schema only, whatever the file's size. For the steps of a night whose
+        start (M(fleetpatch.hybrid.patch_ledger) C(action=start_run)) already checked the whole file (docs/security.md).
+    type: str
+    choices: [full, header]
+    default: full
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  platform:
-    platforms: all
+  - fleetpatch.hybrid.controller_action
 """
 
 EXAMPLES = r"""

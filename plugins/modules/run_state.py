@@ -86,20 +86,11 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - fleetpatch.hybrid.controller_action
 attributes:
   check_mode:
     support: full
     details: The state is kept in check mode too, as the ledger records a check run.
-  diff_mode:
-    support: none
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  platform:
-    platforms: all
 notes:
   - Credentials come from the usual AWS chain (environment, profile, instance or pod role); in AWX, an
     Amazon Web Services credential on the job template.

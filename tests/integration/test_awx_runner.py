@@ -120,7 +120,7 @@ def jobs(fleet, tmp_path_factory):
     second, second_dir = job(base, run_id, fleetpatch_state_takeover=True)
     after_second = {host: (installed(name), upgrades(name)) for host, name in HOSTS.items()}
     second.kept = {name: s3().get_object(Bucket=BUCKET, Key="nights/%s/%s" % (run_id, name))["Body"].read()
-                   for name in ("report.json", "manifest.json")}
+                   for name in ("report.json", "manifest.json", "ledger.db")}
     third, third_dir = job(base, run_id)
     after_third = {host: (installed(name), upgrades(name)) for host, name in HOSTS.items()}
     return run_id, (first, first_dir, after_first), (second, second_dir, after_second), (third, third_dir, after_third)
@@ -171,6 +171,25 @@ def test_job_2_reports_job_1s_hosts_as_patched_not_rejudged(jobs):
     missed = sorted(host for host, counts in after_first.items() if counts)[-1]
     entry = next(h for h in report["hosts"] if h["name"] == missed)
     assert entry["rebooted"] is True, entry
+
+
+def test_job_2_restores_job_1s_snapshot_of_the_host_it_lost_mid_install(jobs, tmp_path):
+    """The batch's snapshots reach S3 before its install starts: job 2 takes job 1's snapshot of the host
+    whose install the state missed (the versions before the install), and does not snapshot that host
+    again once it is patched (a package_state rollback would then restore the patched versions)."""
+    dummy, (first, dummy1, after_first), (second, dummy3, dummy4), dummy2 = jobs
+    missed = sorted(host for host, counts in after_first.items() if counts)[-1]
+    path = tmp_path / "ledger.db"
+    path.write_bytes(second.kept["ledger.db"])
+    with contextlib.closing(sqlite3.connect(str(path))) as db:
+        rows = db.execute("SELECT attempt, status, data FROM host_phases WHERE host = ? AND phase = 'snapshot' ORDER BY id",
+                          (missed,)).fetchall()
+    assert len(rows) == 1 and rows[0][0] == 1, (rows, second.log)      # taken by job 1 (attempt 1), once
+    lines = json.loads(rows[0][2]).get("package_state") or []
+    base = expected_versions()[0]
+    # dpkg-query lines: status, package[:arch], version (roles/snapshot/vars/main.yml)
+    versions = dict((f[1].split(":")[0], f[2]) for f in (line.split("\t") for line in lines) if len(f) == 3)
+    assert after_first[missed] and all(versions.get(p) == base[p] for p in after_first[missed]), (after_first[missed], versions)
 
 
 def test_job_3_changes_nothing(jobs):

@@ -134,6 +134,29 @@ def test_without_sources_the_scan_is_as_before(fleet, tmp_path):
     assert "Read the vulnerability findings" in scan.stdout and "skipping: [web-prod-1]" in scan.stdout
 
 
+def test_the_scan_playbook_reads_and_plans_the_findings_and_installs_nothing(fleet, tmp_path):
+    """The scan playbook takes fleetpatch_findings_sources as the night does: the findings phase, the plan in the
+    ledger and in scan-report.json, and the approval from the plan's decisions; nothing is installed."""
+    localfleet("reset", "fp1")
+    (tmp_path / "web.json").write_text(json.dumps(trivy("web-dev-1", WEB)))
+    found = [{"type": "file", "path": str(tmp_path / "web.json")}]
+    scan = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1", *extra(tmp_path, found), playbook="playbooks/scan.yml")
+    assert scan.rc == 0, scan.stdout[-3000:]
+    assert installed("fp1")["fp-tools"] == "1.0"
+    assert scan.rows("SELECT status FROM host_phases WHERE run_id=? AND phase='findings'", scan.run_id) == [("ok",)]
+    planned = scan.rows("SELECT cve, package, state FROM findings WHERE run_id=? AND host='web-dev-1' AND stage='scan' "
+                        "ORDER BY cve", scan.run_id)
+    assert planned == PLANNED_WEB, planned
+    approved = json.loads(scan.rows("SELECT data FROM host_phases WHERE run_id=? AND phase='approve'", scan.run_id)[0][0])["approved"]
+    assert "fp-tools" in approved and "fp-libdemo" in approved
+    host = scan.report_at("scan-report.json")["hosts"][0]
+    assert host["findings"]["planned"] == {"patch_approved": 2}, host["findings"]
+    assert scan.rows("SELECT COUNT(*) FROM findings_checks WHERE run_id=? AND stage='after'", scan.run_id) == [(0,)]
+
+
+PLANNED_WEB = [("CVE-2026-30001", "fp-tools", "patch_approved"), ("CVE-2026-40002", "fp-libdemo", "patch_approved")]
+
+
 def test_inspector2_source_is_asked_again_and_its_disagreement_recorded(fleet, tmp_path):
     """Inspector2 in moto (the fleet's simulator on 127.0.0.1:5000): moto answers the same filter with the same queued
     findings, so after the night it still reports fp-tools' CVE active although fp-tools 1.1 is installed: a

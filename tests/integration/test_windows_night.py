@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 REPLAY_COLLECTIONS = os.path.join(ROOT, "tests", "integration", "test_only_collections")
 CVRF = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "fixtures", "msrc_cvrf_2024-Jan.json")
-WINDOWS = ["win-1", "win-2", "win-3"]
+WINDOWS = ["win-1", "win-2", "win-3", "win-4"]
 
 SSU = ("1f2e3d4c-5b6a-4978-8a7b-6c5d4e3f2a10", "5034863", ["Critical Updates", "Windows Server 2019"],
        "2024-01 Servicing Stack Update for Windows Server 2019 for x64-based Systems (KB5034863)")
@@ -122,6 +122,21 @@ RECORDINGS = {
         "win_command": [{"changed": True, "rc": 0, "stdout": "", "stderr": "",
                          "_expect": {"argv": ["wusa.exe", "/uninstall", "/kb:5033907", "/quiet", "/norestart"]}}],
     },
+    # the approved cumulative update is pending at the scan but already installed when the round begins
+    # (as on a host whose install an earlier, killed attempt of the run made but never recorded):
+    # patched, not re-judged compliant
+    "win-4": {
+        "win_powershell": [PREFLIGHT, PS_OK, PS_OK],
+        "win_service_info": [SERVICES, SERVICES, SERVICES],
+        "win_uri": [URI, URI],
+        "win_wait_for": [TCP, TCP],
+        "win_updates": [
+            searched(CU, MSRT),
+            dict(installed_result(["^KB5034127$"], reboot_required=False), changed=False),
+            searched(MSRT),
+            searched(MSRT),
+        ],
+    },
 }
 
 INVENTORY = """\
@@ -133,7 +148,7 @@ sources:
 """
 HOSTS_FILE = {"defaults": {"platform": "windows", "os_family": "windows", "os_version": "10.0.17763",
                            "patch_group": "win-prod", "environment": "Prod", "address": "127.0.0.1"},
-              "hosts": [{"name": "win-1"}, {"name": "win-2"}, {"name": "win-3"}]}
+              "hosts": [{"name": "win-1"}, {"name": "win-2"}, {"name": "win-3"}, {"name": "win-4"}]}
 GROUP_VARS = {
     "fleetpatch_baseline": {"name": "windows-security", "operating_system": "WINDOWS",
                             "approval_rules": [{"classifications": ["SecurityUpdates", "CriticalUpdates"], "severities": ["*"]}],
@@ -241,7 +256,7 @@ def test_linux_hosts_patched_for_real_beside_windows(night):
 
 def test_windows_statuses_and_no_real_connection(night):
     got = statuses(night)
-    assert (got["win-1"], got["win-2"], got["win-3"]) == ("patched", "rolled_back", "rolled_back"), night.output
+    assert (got["win-1"], got["win-2"], got["win-3"], got["win-4"]) == ("patched", "rolled_back", "rolled_back", "patched"), night.output
     # nothing listens on 127.0.0.1:5986: a task that connected would have left the host unreachable
     assert night.rows("SELECT COUNT(*) FROM host_phases WHERE run_id=? AND status='unreachable'", night.run_id) == [(0,)]
     assert "UNREACHABLE" not in night.stdout
@@ -315,7 +330,7 @@ def test_change_request_of_the_windows_group_noted_and_closed(night):
     (number, state, hosts, outcomes) = night.rows(
         "SELECT number, state, hosts, host_outcomes FROM change_requests WHERE run_id=? AND patch_group='win-prod'", night.run_id)[0]
     assert sorted(json.loads(hosts)) == WINDOWS and state == "closed"
-    assert json.loads(outcomes) == {"win-1": "patched", "win-2": "rolled_back", "win-3": "rolled_back"}
+    assert json.loads(outcomes) == {"win-1": "patched", "win-2": "rolled_back", "win-3": "rolled_back", "win-4": "patched"}
     notes = [text for (text,) in night.rows("SELECT text FROM change_request_notes WHERE number=?", number)]
     assert any("patched" in text and "win-1" in text for text in notes), notes
 
@@ -331,3 +346,11 @@ def test_a_failed_kb_stops_the_rounds_and_uninstalls_what_they_installed(night):
     assert calls(night.replay, "win-3", "win_reboot") == []          # wusa exited 0: no reboot needed
     (status, data) = latest(night, "win-3", "rollback", "status, data")
     assert status == "changed" and json.loads(data)["plan"]["removed"] == ["KB5033907"]
+
+
+def test_kbs_already_in_place_at_the_install_are_patched_not_rejudged_compliant(night):
+    (status, message, data) = latest(night, "win-4", "patch")
+    assert status == "changed", message
+    assert "already installed when the round began" in message, message
+    assert [(r["round"], r["installed"], r["still_pending"]) for r in json.loads(data)["rounds"]] == [(1, [], [])]
+    assert calls(night.replay, "win-4", "win_reboot") == []          # nothing asked for a reboot

@@ -11,11 +11,12 @@ import stat
 
 import pytest
 
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.change_request import make_backend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRBackendError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.safe_write import write_atomic
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import database_uri
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import FULL, HEADER, check_level, database_uri, header_problems
 
 SPEC = {"short_description": "Patch web", "description": "d", "correlation_id": "fleetpatch:run-1:web", "run_id": "run-1",
         "patch_group": "web", "change_type": "normal", "hosts": ["web-1"], "owners": [], "patches": [], "cves": [],
@@ -113,6 +114,71 @@ def test_a_damaged_ledger_is_refused_at_open_and_left_as_it_was(tmp_path, damage
     with pytest.raises(CRBackendError, match="is damaged"):
         LocalBackend(path)
     assert digest(path) == before and files_under(str(tmp_path)) == ["ledger.db"]
+
+
+@pytest.mark.parametrize("damaged", ["garbage", "truncated", "short", "page_size"])
+def test_the_header_check_of_a_nights_later_opens_refuses_a_broken_file(tmp_path, damaged):
+    """Each open of a night after start_run checks the header and schema only: a file that is not
+    a database, or is cut short, is still refused with the same message, by the ledger and by the
+    local change-request backend the change_request module makes, and left as it was."""
+    path = str(tmp_path / "ledger.db")
+    night(path)
+    with open(path, "r+b") as handle:
+        if damaged == "garbage":
+            handle.write(b"this is not a database, it is a planted file" * 100)
+        elif damaged == "truncated":
+            handle.truncate(4096 + 100)
+        elif damaged == "short":  # whole pages, fewer than the header counts
+            handle.truncate(4096)
+        else:
+            handle.seek(16)
+            handle.write(b"\x03\x00")  # a page size of 768
+    before = digest(path)
+    with pytest.raises(LedgerError) as caught:
+        Ledger(path, check=HEADER)
+    message = str(caught.value)
+    assert message.startswith("the ledger %s is damaged (SQLite header and schema check: " % path), message
+    assert "nothing was written to it and no host was touched" in message and "restore the last good copy" in message
+    with pytest.raises(CRBackendError, match="is damaged"):
+        make_backend({"backend": "local", "ledger_path": path})
+    assert digest(path) == before and files_under(str(tmp_path)) == ["ledger.db"]
+
+
+def test_the_header_check_reads_the_header_and_schema_not_every_page(tmp_path):
+    """What is checked when (docs/security.md): a damaged table page after the schema passes the
+    header check of a night's later opens and is refused by the full check of its start."""
+    path = str(tmp_path / "ledger.db")
+    night(path)
+    damage(path)
+    Ledger(path, check=HEADER).close()
+    make_backend({"backend": "local", "ledger_path": path}).close()
+    with pytest.raises(LedgerError, match=r"is damaged \(SQLite integrity check: "):
+        Ledger(path, check=FULL)
+
+
+def test_the_header_check_accepts_a_new_file_and_a_ledger_being_written(tmp_path):
+    path = str(tmp_path / "new" / "ledger.db")
+    with Ledger(path, check=HEADER) as ledger:  # created empty, then its schema
+        ledger.start_run("run-1")
+        ledger.record_host("run-1", "web-1", "web", {})
+        # a second writer while the first holds its WAL (not checkpointed): the header is the old one
+        with Ledger(path, check=HEADER) as other:
+            other.record_phase("run-1", "web-1", "scan", "ok", "m")
+        assert os.path.getsize(path + "-wal") > 0
+        backend = make_backend({"backend": "local", "ledger_path": path})
+        try:
+            backend.create(SPEC)
+        finally:
+            backend.close()
+    assert header_problems(path) == []
+    with Ledger(path, check=FULL) as ledger:
+        assert [h["name"] for h in ledger.hosts("run-1")] == ["web-1"]
+
+
+def test_an_unknown_check_level_is_named():
+    with pytest.raises(ValueError, match="integrity_check must be one of full, header, got 'quick'"):
+        check_level("quick")
+    assert check_level(True) == FULL and check_level(False) is None and check_level(HEADER) == HEADER
 
 
 def test_a_sound_ledger_passes_the_check(tmp_path):

@@ -1,5 +1,6 @@
 """Findings against pending patches and the baseline; closed or open after the night by the installed version."""
 
+import random
 from datetime import date
 
 import pytest
@@ -141,12 +142,56 @@ def _sign(value):
 @pytest.mark.parametrize("left,right", [
     ("3.0.15-1~deb12u1", "3.0.15-1~deb12u2"), ("1.0-1", "1.0a-1"), ("1.0-1", "1.0~rc1-1"), ("7.0.1-1", "7.0.1-"),
     ("1.2-1+deb12u2", "1.2-1+deb12u10"), ("1:1.0-1", "1.0-1"), ("1.0-10", "1.0-9"), ("1.0", "1.0.0"), ("1.0~", "1.0"),
-    ("2.4.62-1~deb12u2", "2.4.62-1~deb12u2.1"), ("0.9-a", "0.9-"), ("1.001-1", "1.1-1"), ("-1", "-2"), ("1.0-1-1", "1.0-1-2")])
-def test_the_shared_prefix_shortcut_orders_as_dpkg_does(left, right):
+    ("2.4.62-1~deb12u2", "2.4.62-1~deb12u2.1"), ("0.9-a", "0.9-"), ("1.001-1", "1.1-1"), ("-1", "-2"), ("1.0-1-1", "1.0-1-2"),
+    # the last-run-of-digits shortcut, and what must not take it
+    ("1.0-1", "1.0-01"), ("10", "9"), ("1:5", "1:07"), ("2:1.0-3", "1:1.0-4"), ("1.0-", "1.0-1"), ("1.0-1", "1.0-\u0663"),
+    ("1.0 -1", "1.0 -2"), (" 1.0-1", " 1.0-2"), ("1.0-1\n", "1.0-2\n"), ("1.0~1", "1.0~2"), ("a1", "a2")])
+def test_the_comparison_shortcuts_order_as_dpkg_does(left, right):
     C._compare.cache_clear()
     want = B.compare_versions("apt", left, right)
     got = C._compare("apt", left, right)
     assert _sign(got) == _sign(want)
+    assert C._compare("apt", right, left) == (None if want is None else -_sign(want))
+
+
+def test_the_comparison_orders_random_versions_as_dpkg_does():
+    """Random versions over dpkg's characters (and a few it refuses): same sign as debversion.compare, or both None."""
+    rng = random.Random(17)
+    alphabet = "0123456789" * 3 + "ab~+.-:" + "\u0663 \n"
+    for _ in range(20000):
+        left = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+        roll = rng.random()
+        if roll < 0.4:  # the same but for the last run of digits
+            right = left.rstrip("0123456789") + str(rng.randint(0, 20))
+        elif roll < 0.7:  # a shared prefix
+            right = left[:rng.randint(0, len(left))] + "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+        else:
+            right = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+        C._compare.cache_clear()
+        assert C._compare("apt", left, right) == _sign(B.compare_versions("apt", left, right)), (left, right)
+
+
+def test_the_plan_carries_the_approvals_own_decisions():
+    """The night approves from the plan's decisions (the baseline judged once per host): they are patch_decisions'."""
+    dependencies = {"fp-openssl": ["fp-kernel"]}
+    for baseline in (REJECT_KERNEL, dict(REJECT_KERNEL, rejected_patches_action="block"),
+                     {"approval_rules": [{"classifications": ["bugfix"]}], "approve_findings_min_severity": "high"}):
+        plan = C.plan_host(PATCHES, FINDINGS, baseline, TODAY, dependencies=dependencies)
+        decisions = B.evaluate(plan["patches"], baseline, TODAY, dependencies=dependencies)
+        assert plan["decisions"] == [dict(p, approved=d["approved"], approval_reason=d["reason"])
+                                     for p, d in zip(plan["patches"], decisions, strict=True)]
+    blocked = C.plan_host(PATCHES, FINDINGS, dict(REJECT_KERNEL, approval_rules=[{"classifications": ["security"]}]), TODAY,
+                          dependencies=dependencies)
+    assert blocked["warnings"] and "fp-openssl" in blocked["warnings"][0]
+
+
+def test_patches_list_the_findings_they_close_by_version_first_then_by_their_cve_list():
+    patches = [patch("fp-a", "1.0-1", "1.0-2", ["CVE-2026-2", "CVE-2026-1"]), patch("fp-b", "1.0-1", "1.0-2")]
+    findings = [finding("CVE-2026-1", "libfp-a", "1.0-1"), finding("CVE-2026-2", "libfp-a", "1.0-1"),
+                finding("CVE-2026-3", "fp-a", "1.0-1", "1.0-2"), finding("CVE-2026-4", "fp-b", "1.0-1", "1.0-2")]
+    annotated = C.annotate(patches, findings)
+    assert [f["cve"] for f in annotated[0]["findings"]] == ["CVE-2026-3", "CVE-2026-2", "CVE-2026-1"]
+    assert [f["cve"] for f in annotated[1]["findings"]] == ["CVE-2026-4"]
 
 
 def test_the_plan_takes_the_approvals_dependencies_into_account():

@@ -160,6 +160,21 @@ def test_loop_decision(results, shape, pending, kwargs, again, outcome, words):
     assert words in decision["reason"]
 
 
+@pytest.mark.parametrize("shape,pending,status,note", [
+    ("reboot_required", [], "changed", None),                 # installed the last KB
+    ("reboot_required", ["KB5034863"], "changed", None),      # installed one, another still pending
+    ("failed_kb", ["KB5034127"], "failed", None),
+    ("connection_lost", ["KB5034127"], "ok", None),           # nothing known to be installed yet: the retry decides
+    # pending at the scan, nothing installed now, nothing pending: an earlier attempt of the run installed them
+    ("nothing_found", [], "changed", "already installed when the round began"),
+])
+def test_round_status_never_judges_a_host_compliant_when_its_approved_kbs_went_in(results, shape, pending, status, note):
+    summary = wu.install_summary(results[shape], APPROVED)
+    got = wu.round_status(summary, wu.loop_decision(1, 5, pending, summary))
+    assert got["status"] == status
+    assert (got["note"] is None) if note is None else (note in got["note"]), got
+
+
 # -- rollback ------------------------------------------------------------------------------------
 
 def test_uninstall_commands_newest_first():
