@@ -23,6 +23,7 @@ Targets (issue 12): every play linear (N=10k no more than 12x N=1k); grouping + 
 CRs for 10k hosts under 10 s; report + CR close for 10k under 15 s; at most 15 ms per host per task.
 
     .venv/bin/python benchmarks/fleet_scale.py                       # 1k, 5k, 10k (+ task cost at 10k)
+    .venv/bin/python benchmarks/fleet_scale.py --sizes 1000 --task-cost-size 1000,5000,10000   # the task cost as hosts grow
     .venv/bin/python benchmarks/fleet_scale.py --sizes 1000 --task-cost-size 1000   # quick
 """
 
@@ -142,8 +143,9 @@ def task_cost(n, groups, forks, keep):
                          "    - {name: first, ansible.builtin.debug: {msg: one}}\n"
                          "    - {name: second, ansible.builtin.debug: {msg: two}}\n")
         wall, profile = ansible(directory, book, forks)
-        tasks = dict((t["name"], t["wall"]) for t in profile["plays"][0]["tasks"])
-        return {"n": n, "wall": wall, "first": tasks["first"], "second": tasks["second"],
+        tasks = dict((t["name"], t) for t in profile["plays"][0]["tasks"])
+        return {"n": n, "wall": wall, "first": tasks["first"]["wall"], "second": tasks["second"]["wall"],
+                "second_cpu": tasks["second"]["cpu"], "second_controller_cpu": tasks["second"]["controller_cpu"],
                 "peak_rss_mb": profile["plays"][0]["peak_rss_mb"]}
     finally:
         if not keep:
@@ -156,7 +158,8 @@ def main():
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--patches", type=int, default=10)
     parser.add_argument("--forks", type=int, default=50)
-    parser.add_argument("--task-cost-size", type=int, default=10000, help="0: skip the per-task cost")
+    parser.add_argument("--task-cost-size", default="10000",
+                        help="inventory size(s), comma-separated, of the per-task cost (e.g. 1000,5000,10000); 0: skip it")
     parser.add_argument("--keep", action="store_true", help="keep the temporary inventories and ledgers")
     parser.add_argument("--tasks", type=int, default=0, help="also print the N slowest tasks of each size")
     args = parser.parse_args()
@@ -192,22 +195,28 @@ def main():
             a, b = first["plays"].get(name), last["plays"].get(name)
             if a and b:
                 ratio = b["wall"] / max(a["wall"], 1e-9)
-                print("  %-16s %6.1fx  %s" % (name, ratio, "ok" if ratio <= scale * 1.2 else "NOT LINEAR"))
+                print("  %-16s %6.1fx wall (%s), %6.1fx CPU" % (name, ratio, "MET" if ratio <= scale * 1.2 else "NOT MET",
+                                                               b["cpu"] / max(a["cpu"], 1e-9)))
     for r in results:
         if r["n"] == 10000:
             raise_crs, report = r["plays"]["raise CRs"], r["plays"]["report + close"]
             print("\n10k hosts: grouping + opening the CRs %.1f s wall, %.1f s CPU (target < 10 s: %s); report + CR close %.1f s "
-                  "wall, %.1f s CPU (target < 15 s: %s)"
-                  % (raise_crs["wall"], raise_crs["cpu"], "met" if raise_crs["wall"] < 10 else "NOT MET in wall time",
-                     report["wall"], report["cpu"], "met" if report["wall"] < 15 else "NOT MET in wall time"))
-    if args.task_cost_size:
-        cost = task_cost(args.task_cost_size, args.groups, args.forks, args.keep)
-        per_host = 1000 * cost["second"] / cost["n"]
-        print("\ncontroller cost per host per task, forks %d, %d-host inventory from fleetpatch.hybrid.patch_groups "
-              "(two debug tasks, no connection):" % (args.forks, cost["n"]))
-        print("  first task %.1f s, second task %.1f s -> %.1f ms per host per task (target <= 15 ms: %s); whole run %.1f s, "
-              "peak RSS %.0f MB" % (cost["first"], cost["second"], per_host, "met" if per_host <= 15 else "NOT MET",
-                                    cost["wall"], cost["peak_rss_mb"]))
+                  "wall, %.1f s CPU (target < 15 s: %s); judged on wall time on a quiet machine"
+                  % (raise_crs["wall"], raise_crs["cpu"], "MET" if raise_crs["wall"] < 10 else "NOT MET",
+                     report["wall"], report["cpu"], "MET" if report["wall"] < 15 else "NOT MET"))
+    sizes = [int(n) for n in str(args.task_cost_size).split(",") if int(n)]
+    if sizes:
+        print("\ncontroller cost per host per task, forks %d, inventory from fleetpatch.hybrid.patch_groups (two debug tasks, "
+              "no connection; the second task's time / hosts); target <= 15 ms, judged on wall time on a quiet machine:"
+              % args.forks)
+        for n in sizes:
+            cost = task_cost(n, args.groups, args.forks, args.keep)
+            per_host, per_host_cpu = 1000 * cost["second"] / n, 1000 * cost["second_cpu"] / n
+            print("  %6d hosts: %.1f ms wall per host per task (%s); CPU %.1f ms per host per task (controller %.1f ms + its "
+                  "forks %.1f ms); whole run %.1f s, peak RSS %.0f MB, load average %.1f"
+                  % (n, per_host, "MET" if per_host <= 15 else "NOT MET", per_host_cpu,
+                     1000 * cost["second_controller_cpu"] / n, per_host_cpu - 1000 * cost["second_controller_cpu"] / n,
+                     cost["wall"], cost["peak_rss_mb"], os.getloadavg()[0]))
     print("\nmeasured on a machine shared with other jobs (load average %.1f at the start, %.1f at the end): figures are "
           "upper bounds" % (load[0], os.getloadavg()[0]))
 

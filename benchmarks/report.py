@@ -41,7 +41,9 @@ from ansible_collections.fleetpatch.hybrid.plugins.action.compliance_dashboard i
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import compliance_export as export  # noqa: E402
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.dashboard import trend_point  # noqa: E402
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import SCHEMA_VERSION, Ledger  # noqa: E402
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report, render_table  # noqa: E402
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report, render_table, report_text  # noqa: E402
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report_outputs import write_outputs  # noqa: E402
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import FULL, HEADER  # noqa: E402
 
 GROUPS = ["web-prod", "web-dev", "db-prod", "db-dev", "app-prod", "app-dev", "batch", "edge"]
 ENVS = ["prod", "dev", "test"]
@@ -155,20 +157,34 @@ def step(name, path, out):
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_at_start = usage.ru_utime + usage.ru_stime
     extra = {}
-    if name == "report":
+    if name == "night":
+        # what a night's final report step runs (fleetpatch.hybrid.patch_report with dest, dashboard_dest
+        # and export_dest, after start_run checked the ledger): the run read once for the three outputs
+        out_dir = os.path.join(out, "night")
+        done = write_outputs(path, None, dest=os.path.join(out_dir, "report.json"),
+                             dashboard_dest=os.path.join(out_dir, "dashboard.html"),
+                             export_dest=os.path.join(out_dir, "export"), check=HEADER)
+        render_table(done["report"])
+        extra = {"report_bytes": os.path.getsize(os.path.join(out_dir, "report.json")),
+                 "dashboard_bytes": done["dashboard"]["bytes"],
+                 "objects": len(done["export"]["written"]) + len(done["export"]["unchanged"])}
+    elif name == "report":
         # what fleetpatch.hybrid.patch_report does: the report from the ledger, its figures kept
         # in the ledger, report.json written, the console table
-        with Ledger(path) as ledger:
+        with Ledger(path, check=HEADER) as ledger:
             run_id = "run-%02d" % (count_runs(ledger) - 1)
             report = load_report(ledger, run_id)[0]
             ledger.record_figures(run_id, trend_point(report))
-        text = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
+        text = report_text(report)
         with open(os.path.join(out, "report.json"), "w") as handle:
             handle.write(text)
         table = render_table(report)
         extra = {"report_bytes": len(text), "table_lines": len(table.splitlines())}
+    elif name == "full_check":
+        # once per night (start_run) and in the report playbook's first step, not in the steps above
+        Ledger(path, check=FULL).close()
     elif name == "export":
-        with Ledger(path) as ledger:
+        with Ledger(path, check=HEADER) as ledger:
             report, hosts = load_report(ledger, "run-%02d" % (count_runs(ledger) - 1))
         written, removed, unchanged = export.publish_local(os.path.join(out, "export"), export.objects(report, hosts), report)
         extra = {"objects": len(written) + len(unchanged)}
@@ -180,7 +196,7 @@ def step(name, path, out):
         if name == "dashboard_old_ledger":
             Ledger.run_figures = lambda self, run_ids=None: {}
         dest = os.path.join(out, "dashboard-%s.html" % name)
-        page, report = build(path, keep=name == "dashboard")
+        page, report = build(path, keep=name == "dashboard", check=HEADER)
         write(dest, page)
         extra = {"dashboard_bytes": len(page.encode("utf-8"))}
     seconds = time.perf_counter() - started
@@ -221,7 +237,7 @@ def main():
     print("load average (1, 5, 15 min) at the start: %.1f %.1f %.1f (%d cores)" % (os.getloadavg() + (os.cpu_count(),)))
     results = {}
     with tempfile.TemporaryDirectory() as out:
-        for name in ("report", "export", "dashboard") + (("dashboard_old_ledger",) if args.old_ledger else ()):
+        for name in ("night", "report", "export", "dashboard", "full_check") + (("dashboard_old_ledger",) if args.old_ledger else ()):
             done = subprocess.run([sys.executable, __file__, "--step", name, "--ledger", path, "--out", out],
                                   capture_output=True, text=True, check=False)
             if done.returncode != 0:
@@ -235,13 +251,20 @@ def main():
         target = "OK" if result["seconds"] < 10 else ("CPU under 10 s" if result["cpu_seconds"] < 10 else "OVER 10 s")
         print("%-20s %9.2f %12.2f %10.1f  %s (%s)" % (name, result["seconds"], result["cpu_seconds"], result["peak_mib"], notes,
                                                    target))
-    night = [results[n] for n in ("report", "export", "dashboard")]
-    print("%-20s %9.2f %12.2f %10s  (what a night's report step does: %s)" % (
-        "total", sum(r["seconds"] for r in night), sum(r["cpu_seconds"] for r in night), "",
-        "under 10 s" if sum(r["seconds"] for r in night) < 10 else (
-            "CPU under 10 s" if sum(r["cpu_seconds"] for r in night) < 10 else "OVER 10 s")))
-    size = results["dashboard"]["dashboard_bytes"]
-    print("dashboard file %.2f MB (%s the 2 MB target)" % (size / 1e6, "under" if size < 2e6 else "OVER"))
+    apart = [results[n] for n in ("report", "export", "dashboard")]
+    print("%-20s %9.2f %12.2f %10s  (the three written each on its own, three reads of the run)" % (
+        "report+export+dash", sum(r["seconds"] for r in apart), sum(r["cpu_seconds"] for r in apart), ""))
+    wall, cpu = results["night"]["seconds"], results["night"]["cpu_seconds"]
+    print("the report playbook on its own adds one full integrity check of the whole file: %.2f s wall, %.2f CPU s"
+          % (results["full_check"]["seconds"], results["full_check"]["cpu_seconds"]))
+    # judged on the "night" step (report.json + dashboard + export from one read, as a night writes
+    # them) in wall-clock seconds on a quiet machine (load average under 1); on a loaded machine
+    # the CPU seconds are the closer figure
+    print("TARGET report + export + dashboard under 10 s (the night step, wall, quiet machine): %s "
+          "(%.2f s wall, %.2f CPU s, peak %.0f MiB, load %.1f)"
+          % ("MET" if wall < 10 else "NOT MET", wall, cpu, results["night"]["peak_mib"], os.getloadavg()[0]))
+    size = results["night"]["dashboard_bytes"]
+    print("TARGET dashboard file under 2 MB: %s (%.2f MB)" % ("MET" if size < 2e6 else "NOT MET", size / 1e6))
     return 0
 
 

@@ -40,6 +40,12 @@ def _cpu():
     return own.ru_utime + own.ru_stime + forks.ru_utime + forks.ru_stime
 
 
+def _own_cpu():
+    """CPU seconds of the controller process alone (not its forks)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def _reset_hwm():
     try:
         with open("/proc/self/clear_refs", "w") as handle:
@@ -62,6 +68,8 @@ class CallbackModule(CallbackBase):
     def _end_task(self, now):
         if self.task is not None:
             self.task["wall"] = now - self.task.pop("_start")
+            self.task["cpu"] = _cpu() - self.task.pop("_cpu")
+            self.task["controller_cpu"] = _own_cpu() - self.task.pop("_own_cpu")
             self.play["tasks"].append(self.task)
             self.task = None
 
@@ -85,7 +93,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_task_start(self, task, is_conditional):
         now = time.time()
         self._end_task(now)
-        self.task = {"name": task.get_name(), "_start": now}
+        self.task = {"name": task.get_name(), "_start": now, "_cpu": _cpu(), "_own_cpu": _own_cpu()}
 
     def v2_playbook_on_handler_task_start(self, task):
         self.v2_playbook_on_task_start(task, False)

@@ -6,15 +6,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import dashboard
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report, run_ids
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report_outputs import dashboard_page, write_page
 
 
 class ActionModule(ActionBase):
@@ -53,46 +51,11 @@ class ActionModule(ActionBase):
 
 
 def build(path, run_id=None, trend_runs=dashboard.TREND_RUNS, keep=True, check="full"):
-    """(html, report) of a run (the newest when run_id is None) with the trend of the runs up to it.
-
-    The earlier runs' trend points are the summary figures their reports kept in the ledger (one
-    query); a finished run without them is computed from its rows and, with keep, its figures are
-    kept for the next dashboard (the ledger is append-only: a finished run's figures never change).
-    """
+    """(html, report) of a run (the newest when run_id is None) with the trend of the runs up to it
+    (module_utils/report_outputs.py dashboard_page)."""
     with Ledger(path, check=check) as ledger:
-        runs = run_ids(ledger)
-        if not runs:
-            raise LedgerError("the ledger %s holds no run yet" % path)
-        run_id = run_id or runs[-1]
-        if run_id not in runs:
-            raise LedgerError("run_id %r is not in the ledger %s" % (run_id, path))
-        earlier = runs[:runs.index(run_id)][-(trend_runs - 1):] if trend_runs > 1 else []
-        kept = ledger.run_figures(earlier)
-        trend = []
-        for rid in earlier:
-            point = kept.get(rid)
-            if point is None:
-                point = dashboard.trend_point(load_report(ledger, rid)[0])
-                if keep:
-                    ledger.record_figures(rid, point)
-            trend.append(point)
-        report = load_report(ledger, run_id)[0]
-    trend.append(dashboard.trend_point(report))
-    # the page says when it was written, to the minute: a rerun within the minute changes nothing
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return dashboard.render(report, trend, generated_at=stamp), report
+        return dashboard_page(ledger, run_id, trend_runs, keep)
 
 
 def write(dest, text):
-    directory = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(directory, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".dashboard-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_page(dest, text)

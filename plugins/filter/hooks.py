@@ -92,9 +92,9 @@ def _cancel_reason(result):
     return hooks.cancel_reason(result or {})
 
 
-def _cancel_plan(hosts, reason, resume=None):
+def _cancel_plan(hosts, reason, resume=None, settled=None):
     try:
-        return hooks.cancel_plan(hosts, reason, resume)
+        return hooks.cancel_plan(hosts, reason, resume, settled=settled)
     except hooks.HookError as exc:
         raise AnsibleFilterError(str(exc))
 

@@ -322,7 +322,7 @@ def cancel_reason(result):
     return "the pre_night gate canceled the night: %s" % result["message"]
 
 
-def cancel_plan(hosts, reason, resume=None):
+def cancel_plan(hosts, reason, resume=None, settled=None):
     """What a canceled night does with its targeted hosts, none of which is touched: ``hosts`` are
     their variables (hostvars: inventory_hostname, fleetpatch_patch_group, fleetpatch_owner).
 
@@ -330,19 +330,21 @@ def cancel_plan(hosts, reason, resume=None):
     cancel per patch group), message: the ledger message of each host (preflight skipped: not started)}.
     ``resume`` is a resumed run's place of each host (patch_ledger's start_run ``hosts``): a host whose
     outcome an earlier attempt settled (``next`` None) keeps it and is not recorded again.
+    ``settled`` names those hosts directly (patch_ledger's start_run ``settled``).
     """
     from ansible_collections.fleetpatch.hybrid.plugins.module_utils.fleet_plan import UNGROUPED
     if not reason:
         raise HookError("cancel_plan: a reason is required")
     groups = {}
     names = []
+    done = set(settled or ())
     for host in hosts:
         if not isinstance(host, dict) and not hasattr(host, "get"):
             raise HookError("cancel_plan: each host must be a mapping of its variables (hostvars), got %s" % _short(host))
         name = host.get("inventory_hostname")
         if not name:
             continue
-        if name not in (resume or {}) or (resume[name] or {}).get("next") is not None:
+        if name not in done and (name not in (resume or {}) or (resume[name] or {}).get("next") is not None):
             names.append(name)
         group = groups.setdefault(host.get("fleetpatch_patch_group") or UNGROUPED, {"hosts": [], "owners": set()})
         group["hosts"].append(name)

@@ -414,31 +414,34 @@ class Ledger(object):
             "SELECT attempt, started_at, finished_at, status FROM run_attempts WHERE run_id=? ORDER BY attempt", (run_id,))]
         return run
 
-    def hosts(self, run_id, phases=None, changes=True):
+    def hosts(self, run_id, phases=None, changes=True, host=None):
         """Every host of a run with its attributes, the latest row of each phase and its package
         changes (the latest row of each package: a resumed rescan proves the same change again).
 
         `phases` (names) reads only those phases' rows and `changes=False` no package changes:
-        a controller step that needs less of 10,000 hosts decodes less.
+        a controller step that needs less of 10,000 hosts decodes less. `host` reads that one
+        host's rows only (through the tables' (run_id, host) indexes).
         """
         hosts = {}
+        one = " AND host=?" if host else ""
+        key = [run_id, host] if host else [run_id]
 
         def entry(name):
             return hosts.setdefault(name, {"name": name, "patch_group": None, "attrs": {}, "phases": {}, "changes": []})
 
         for host, group, attrs in self.conn.execute(
-                "SELECT host, patch_group, attrs FROM run_hosts WHERE run_id=? ORDER BY host", (run_id,)):
+                "SELECT host, patch_group, attrs FROM run_hosts WHERE run_id=?" + one + " ORDER BY host", key):
             entry(host).update(patch_group=group, attrs=json.loads(attrs))
         only = list(phases or ())
         for host, phase, status, at, message, data, attempt in self.conn.execute(
-                "SELECT host, phase, status, recorded_at, message, data, attempt FROM host_phases WHERE run_id=?"
-                + (" AND phase IN (%s)" % ", ".join("?" * len(only)) if only else "") + " ORDER BY id", [run_id] + only):
+                "SELECT host, phase, status, recorded_at, message, data, attempt FROM host_phases WHERE run_id=?" + one
+                + (" AND phase IN (%s)" % ", ".join("?" * len(only)) if only else "") + " ORDER BY id", key + only):
             entry(host)["phases"][phase] = {"status": status, "recorded_at": at, "message": message, "data": json.loads(data),
                                             "attempt": attempt}
         latest = {}
         for row in self.conn.execute(
                 "SELECT host, name, arch, from_version, to_version, classification, cves, advisories, attempt FROM package_changes "
-                "WHERE run_id=? ORDER BY id", (run_id,)) if changes else ():
+                "WHERE run_id=?" + one + " ORDER BY id", key) if changes else ():
             latest[(row[0], row[1], row[2])] = row
         for key in sorted(latest):
             row = latest[key]
@@ -446,9 +449,10 @@ class Ledger(object):
                                              "cves": json.loads(row[6]), "advisories": json.loads(row[7]), "attempt": row[8]})
         return [hosts[name] for name in sorted(hosts)]
 
-    def resume(self, run_id):
-        """Where each host of an unfinished run goes on: {host: state} (see resume_state)."""
-        return dict((host["name"], resume_state(host)) for host in self.hosts(run_id))
+    def resume(self, run_id, host=None):
+        """Where each host of an unfinished run goes on: {host: state} (see resume_state); with
+        `host`, that host alone ({} when the ledger has no row of it)."""
+        return dict((entry["name"], resume_state(entry)) for entry in self.hosts(run_id, changes=False, host=host))
 
 
 def _stamp(status, finished_at):

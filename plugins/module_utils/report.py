@@ -5,13 +5,28 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import accounting, cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import add_to_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.hooks import night_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES, SUCCEEDED, failed_phase, host_status
 
-__all__ = ("build_report", "render_table", "host_status", "failed_phase", "load_report", "run_ids", "change_requests")
+__all__ = ("build_report", "render_table", "host_status", "failed_phase", "load_report", "run_ids", "change_requests",
+           "report_text")
+
+# report.json is indented for a person to read up to this many hosts; above, it is compact (the
+# same keys and values: at 10,000 hosts indent=2 is 26 MB and, with Python's pure-Python indenting
+# encoder, 3x the time of the C encoder's 15 MB; docs/performance.md)
+INDENT_HOSTS = 1000
+
+
+def report_text(report):
+    """report.json's text: sorted keys, indented up to INDENT_HOSTS hosts, compact above."""
+    if len(report.get("hosts") or ()) <= INDENT_HOSTS:
+        return json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
+    return json.dumps(report, sort_keys=True, default=str, separators=(",", ":")) + "\n"
 
 
 def build_report(run, hosts, change_requests=None):

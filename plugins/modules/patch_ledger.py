@@ -17,8 +17,11 @@ description:
     loses nothing that was recorded. The ledger is append-only. A rerun with the same O(run_id)
     is the run's next attempt, and its rows are added beside the earlier ones. The report is
     built from the latest row of each phase (see docs/reliability.md).
-  - With O(action=start_run), the run's state is returned. For a resumed run, that includes where
-    each host goes on. A run that already finished gets no new attempt and nothing is written.
+  - With O(action=start_run), the run's state is returned, with the hosts an earlier attempt settled.
+    A run that already finished gets no new attempt and nothing is written.
+  - With O(action=resume), the host's place in the run (where it goes on) is read from the ledger and
+    set as the host's fact C(fleetpatch_resume). Each host reads its own rows, so no step handles the
+    places of all the hosts at once.
   - The phases and statuses are those of module_utils/lifecycle.py.
   - Runs on the controller whatever host the task is for; the host defaults to the task's
     C(inventory_hostname).
@@ -37,10 +40,11 @@ options:
     required: true
   action:
     description:
-      - V(start_run) opens the run, or its next attempt. V(record) adds host rows. V(finish_run) closes
-        the run (a finished run is never resumed).
+      - V(start_run) opens the run, or its next attempt. V(resume) reads the host's place in the run
+        (nothing is written). V(record) adds host rows. V(finish_run) closes the run (a finished run is
+        never resumed).
     type: str
-    choices: [start_run, record, finish_run]
+    choices: [start_run, resume, record, finish_run]
     default: record
   host:
     description: The host the rows are about. Defaults to the task's C(inventory_hostname).
@@ -161,6 +165,12 @@ EXAMPLES = r"""
     run_id: "{{ fleetpatch_run_id }}"
     action: start_run
 
+- name: Take each host's place in the run (sets fleetpatch_resume; fleetpatch_resume.skip lists its completed phases)
+  fleetpatch.hybrid.patch_ledger:
+    path: out/ledger.db
+    run_id: "{{ fleetpatch_run_id }}"
+    action: resume
+
 - name: Record a host's scan
   fleetpatch.hybrid.patch_ledger:
     path: out/ledger.db
@@ -202,20 +212,23 @@ msg:
   returned: action is start_run
   type: str
   sample: "run night-1 resumed (attempt 2): 1 host(s) go on from their last completed phase (web-dev-1), 2 are done"
-hosts:
+settled:
   description:
-    - For a resumed run, each recorded host's place. C(status) is its outcome so far. C(next) is the phase it
-      goes on with (null when its outcome is final). C(skip) lists the phases it completed. C(ready) says
-      whether it got through approval. C(approved) holds the approved patch records the scan recorded.
-      C(package_manager) and C(snapshot) are what the rollback needs. Empty for a new or finished run.
+    - For a resumed run, the hosts whose outcome an earlier attempt settled (nothing left to run for them).
+      Empty for a new or finished run. Where each other host goes on, it reads itself with O(action=resume).
   returned: action is start_run
+  type: list
+  elements: str
+  sample: [web-dev-2, web-dev-3]
+resume:
+  description:
+    - The host's place in the run, also set as its fact C(fleetpatch_resume). C(status) is its outcome so far.
+      C(next) is the phase it goes on with (null when its outcome is final). C(skip) lists the phases it
+      completed. C(ready) says whether it got through approval. C(approved) holds the approved patch records
+      the scan recorded. C(package_manager) and C(snapshot) are what the rollback needs. A host the ledger has
+      no row for has everything to run (C(next) is C(preflight)).
+  returned: action is resume
   type: dict
-  sample: {"web-dev-1": {"status": "incomplete", "next": "reboot", "skip": ["preflight", "scan", "approve", "snapshot", "patch"],
-           "ready": true, "approved": [], "package_manager": "apt", "snapshot": null}}
-new_host:
-  description: The place of a host the ledger has no row for (everything to run).
-  returned: action is start_run
-  type: dict
-  sample: {"status": "incomplete", "next": "preflight", "skip": [], "ready": false, "approved": [], "package_manager": null,
-           "snapshot": null}
+  sample: {"status": "incomplete", "next": "reboot", "skip": ["preflight", "scan", "approve", "snapshot", "patch"],
+           "ready": true, "approved": [], "package_manager": "apt", "snapshot": null}
 """

@@ -26,9 +26,8 @@ options:
     type: path
     required: true
   run_id:
-    description: The run to report.
+    description: The run to report; the newest run in the ledger when not given.
     type: str
-    required: true
   dest:
     description:
       - Where to write the report as JSON. Not written in check mode, unless O(plan) is given.
@@ -41,6 +40,23 @@ options:
       - The plan of a dry run (the P(fleetpatch.hybrid.dry_run_plan#filter) filter). The report
         then carries it under C(plan) with C(check_run=true), and O(dest) is written also in check mode.
     type: dict
+  dashboard_dest:
+    description:
+      - Also write the run's self-contained HTML dashboard there, from the same read of the ledger (what
+        M(fleetpatch.hybrid.compliance_dashboard) writes, with the trend of O(trend_runs) runs). Not written in check mode.
+      - At 10,000 hosts reading and building the run is most of each output's cost, so a night writes report.json, the
+        dashboard and the export in this one task (docs/performance.md).
+    type: path
+  trend_runs:
+    description: How many runs (this one and those before it) the dashboard's trend shows.
+    type: int
+    default: 30
+  export_dest:
+    description:
+      - Also export the run as partitioned JSON Lines to this local folder, from the same read of the ledger (what
+        M(fleetpatch.hybrid.compliance_publish) writes with O(fleetpatch.hybrid.compliance_publish#module:dest); a rerun
+        replaces this run's objects only). Not written in check mode. S3 and SSM compliance stay with compliance_publish.
+    type: path
   integrity_check:
     description:
       - How much of the ledger file is checked before it is read; a damaged file is refused with a message saying how to recover.
@@ -63,6 +79,15 @@ EXAMPLES = r"""
     run_id: "{{ fleetpatch_run_id }}"
     dest: out/report.json
   register: report
+
+- name: Write the report, the dashboard and the compliance export of the run from one read of the ledger
+  fleetpatch.hybrid.patch_report:
+    path: out/ledger.db
+    run_id: "{{ fleetpatch_run_id }}"
+    dest: out/report.json
+    dashboard_dest: out/dashboard.html
+    export_dest: out/compliance
+    integrity_check: header
 """
 
 RETURN = r"""
@@ -89,4 +114,25 @@ dest:
   returned: always
   type: str
   sample: out/report.json
+run_id:
+  description: The run reported (O(run_id), or the newest run in the ledger).
+  returned: always
+  type: str
+  sample: run-20261127T020000Z
+dashboard:
+  description: The dashboard written (or, in check mode, that would be), with O(dashboard_dest); null without it.
+  returned: always
+  type: dict
+  sample: {dest: out/dashboard.html, changed: true, bytes: 96457}
+export:
+  description:
+    - The JSON Lines objects written, removed (this run's objects it no longer has) and unchanged, with O(export_dest).
+    - Null without O(export_dest).
+  returned: always
+  type: dict
+  sample:
+    dest: out/compliance
+    written: [hosts/run_date=2026-11-27/patch_group=web-prod/run-20261127T020000Z.jsonl]
+    removed: []
+    unchanged: []
 """

@@ -201,6 +201,8 @@ def test_cancel_plan_groups_the_targeted_hosts_by_patch_group_from_their_variabl
     # a resumed run: a host whose outcome an earlier attempt settled keeps it (its change is still canceled)
     resumed = h.cancel_plan(hosts, "x", resume={"web-1": {"next": None}, "web-2": {"next": "patch"}})
     assert resumed["hosts"] == ["db-1", "odd-1", "web-2"] and resumed["groups"] == plan["groups"]
+    # the same from the names patch_ledger's start_run returns (settled), as the night passes them
+    assert h.cancel_plan(hosts, "x", settled=["web-1"]) == resumed
     with pytest.raises(h.HookError, match="a reason is required"):
         h.cancel_plan(hosts, "")
     with pytest.raises(h.HookError, match="each host must be a mapping"):

@@ -85,6 +85,10 @@ def test_resume_state(ledger):
     assert state["h3"]["next"] is None and state["h3"]["status"] == "failed" and state["h3"]["ready"] is True
     assert state["h4"]["next"] == "snapshot" and state["h4"]["skip"] == ["preflight", "scan", "approve"]
     assert state["h5"]["next"] == "scan" and state["h5"]["ready"] is False
+    # one host's place, read from that host's rows alone (patch_ledger action=resume), is the same
+    for host in ("h1", "h3", "h5"):
+        assert ledger.resume("r1", host=host) == {host: state[host]}
+    assert ledger.resume("r1", host="nobody") == {}
 
 
 def test_a_version_1_ledger_is_migrated(tmp_path):
