@@ -20,13 +20,14 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import render_table
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report_outputs import write_outputs
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.run_state import workflow_stats
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "dest", "plan", "integrity_check", "dashboard_dest", "trend_runs",
-                             "export_dest", "targeted", "close_plan", "return_report"))
+                             "export_dest", "targeted", "close_plan", "return_report", "report_location"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -42,6 +43,7 @@ class ActionModule(ActionBase):
             targeted=dict(type="list", elements="str"),
             close_plan=dict(type="dict"),
             return_report=dict(type="bool", default=True),
+            report_location=dict(type="str"),
         ))
         if not os.path.exists(args["path"]):
             raise AnsibleActionFail("patch_report: no ledger at %s (path); run a patch night first" % args["path"])
@@ -79,6 +81,9 @@ class ActionModule(ActionBase):
                                                   outcome_details(report["hosts"]), report)
             except PlanError as exc:
                 raise AnsibleActionFail("patch_report: close_plan: %s" % exc)
+        if args["report_location"]:
+            # what set_stats hands the next AWX workflow node (the workflow_stats filter's figures)
+            result["workflow_stats"] = workflow_stats(report, args["report_location"])
         if args["return_report"]:
             result["report"] = report
         return result

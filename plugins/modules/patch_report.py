@@ -76,6 +76,11 @@ options:
         RV(lost_hosts) or RV(close_plan) sets V(false).
     type: bool
     default: true
+  report_location:
+    description:
+      - Where the report is kept (C(s3://...) or a path). The result then carries RV(workflow_stats), what
+        the P(fleetpatch.hybrid.workflow_stats#filter) filter makes of the report for C(ansible.builtin.set_stats).
+    type: str
   integrity_check:
     description:
       - How much of the ledger file is checked before it is read; a damaged file is refused with a message saying how to recover.
@@ -154,6 +159,11 @@ lost_hosts:
   type: list
   elements: dict
   sample: [{name: web-3, status: incomplete, phases: {preflight: ok, scan: ok, approve: ok, snapshot: ok}}]
+workflow_stats:
+  description: With O(report_location), the data for C(ansible.builtin.set_stats) (P(fleetpatch.hybrid.workflow_stats#filter)).
+  returned: when O(report_location) is given
+  type: dict
+  sample: {fleetpatch_result_run_id: run-1, fleetpatch_result_host_counts: {patched: 11, failed: 1}}
 close_plan:
   description:
     - With O(close_plan), one close per opened change.
