@@ -87,4 +87,3 @@ class ActionModule(ActionBase):
         if args["return_report"]:
             result["report"] = report
         return result
-
