@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError, resume_state
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import RUN_HOOK_POINTS, Ledger, LedgerError, resume_state
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import FULL, HEADER
 
 
@@ -81,6 +81,10 @@ class ActionModule(ActionBase):
                             raise LedgerError("status is required with phase")
                         ledger.record_phase(args["run_id"], host, args["phase"], args["status"], args["message"], args["data"])
                     for record in args["records"]:
+                        if record["phase"] in RUN_HOOK_POINTS:      # a run-level hook point's row: the run's, not a host's
+                            ledger.record_run_hook(args["run_id"], record["phase"], record["status"], record["message"],
+                                                   record["data"])
+                            continue
                         ledger.record_phase(args["run_id"], host, record["phase"], record["status"], record["message"],
                                             record["data"])
                     if args["changes"]:

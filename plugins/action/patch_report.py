@@ -13,17 +13,21 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import CRError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.dashboard import TREND_RUNS
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import outcome_details
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.fleet_plan import PlanError, close_plan
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import LedgerError
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import lost_candidates, verdict
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import render_table
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report_outputs import write_outputs
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.run_state import workflow_stats
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "dest", "plan", "integrity_check", "dashboard_dest", "trend_runs",
-                             "export_dest"))
+                             "export_dest", "targeted", "close_plan", "return_report", "report_location"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -36,6 +40,10 @@ class ActionModule(ActionBase):
             dashboard_dest=dict(type="path"),
             trend_runs=dict(type="int", default=TREND_RUNS),
             export_dest=dict(type="path"),
+            targeted=dict(type="list", elements="str"),
+            close_plan=dict(type="dict"),
+            return_report=dict(type="bool", default=True),
+            report_location=dict(type="str"),
         ))
         if not os.path.exists(args["path"]):
             raise AnsibleActionFail("patch_report: no ledger at %s (path); run a patch night first" % args["path"])
@@ -58,7 +66,24 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("patch_report: the run %s in %s could not be reported (%s: %s); the ledger is unchanged"
                                     % (args["run_id"], args["path"], type(exc).__name__, excerpt(str(exc), 300)))
         report = out["report"]
-        result.update(changed=out["changed"], report=report, table=render_table(report).splitlines(), dest=args["dest"],
-                      run_id=out["run_id"], dashboard=out["dashboard"], export=out["export"])
+        result.update(changed=out["changed"], table=render_table(report).splitlines(), dest=args["dest"],
+                      run_id=out["run_id"], dashboard=out["dashboard"], export=out["export"],
+                      # what the night's next steps need, instead of the whole report (12.5 MB at 10,000 hosts)
+                      verdict=verdict(report["hosts"]), summary=report["summary"])
+        if args["targeted"] is not None:
+            # the hosts lost during their batch: their report entries, for the lost_hosts filter
+            result["lost_hosts"] = [dict((k, h.get(k)) for k in ("name", "status", "phases"))
+                                    for h in lost_candidates(report["hosts"], targeted=args["targeted"])]
+        if args["close_plan"] is not None:
+            try:
+                # each change with its own hosts' outcomes and close notes (module_utils/fleet_plan.py)
+                result["close_plan"] = close_plan(args["close_plan"], dict((h["name"], h["status"]) for h in report["hosts"]),
+                                                  outcome_details(report["hosts"]), report)
+            except PlanError as exc:
+                raise AnsibleActionFail("patch_report: close_plan: %s" % exc)
+        if args["report_location"]:
+            # what set_stats hands the next AWX workflow node (the workflow_stats filter's figures)
+            result["workflow_stats"] = workflow_stats(report, args["report_location"])
+        if args["return_report"]:
+            result["report"] = report
         return result
-

@@ -15,8 +15,8 @@ description:
   - A step has exactly one of C(command) (argv; C(shell=true) with a string), C(tasks) (a task file)
     or C(http) (url, method, body, headers, status, validate_certs). Bad input fails with the field named.
   - The same file holds the filters C(hook_judge) (what one step's registered result means),
-    C(hook_fold) (the outcome of a hook point), C(hook_records) (a host hook point's ledger rows - one per
-    step with its trimmed output, then the point's outcome), C(hook_cancel_reason) (why a pre_night
+    C(hook_fold) (the outcome of a hook point), C(hook_records) (a hook point's ledger rows - one per
+    step with its trimmed output, then the point's outcome; a run-level point's rows are the run's), C(hook_cancel_reason) (why a pre_night
     gate canceled the night, or none) and C(hook_cancel_plan) (the hosts and the patch groups' changes
     of a canceled night, from the hosts' variables), over plugins/module_utils/hooks.py.
 author:
@@ -35,6 +35,13 @@ options:
     description: Whether these are run-level hooks (C(pre_night), C(post_night)).
     type: bool
     default: false
+  dry_run:
+    description:
+      - Whether the steps run in a dry run (C(--check) or C(fleetpatch_dry_run)). Each step then also has
+        C(dry_run) - V(run) (an http GET or HEAD, which only reads), V(check_mode) (a task file, run in
+        check mode) or V(skip) (a command or an http call that may change state is not run).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -45,7 +52,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The steps of the point (name, kind, timeout, on_failure, argv / tasks / http, allowed_exit_codes).
+  description: The steps of the point (name, kind, timeout, on_failure, argv / tasks / http, allowed_exit_codes, dry_run).
   type: list
   elements: dict
 """
@@ -55,9 +62,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import hooks
 
 
-def _steps(definition, point, night=False):
+def _steps(definition, point, night=False, dry_run=False):
     try:
-        normalized = hooks.normalize(definition, "fleetpatch_night_hooks" if night else "fleetpatch_hooks", bool(night))
+        normalized = hooks.normalize(definition, "fleetpatch_night_hooks" if night else "fleetpatch_hooks", bool(night),
+                                     bool(dry_run))
     except hooks.HookError as exc:
         raise AnsibleFilterError(str(exc))
     if point not in normalized:
@@ -65,17 +73,17 @@ def _steps(definition, point, night=False):
     return normalized[point]
 
 
-def _judge(step, result):
-    return hooks.judge(step, result)
+def _judge(step, result, windows=False):
+    return hooks.judge(step, result, bool(windows))
 
 
 def _fold(judged, point):
     return hooks.fold(point, judged or [])
 
 
-def _records(result):
+def _records(result, dry_run=False):
     try:
-        return hooks.ledger_records(result)
+        return hooks.ledger_records(result, bool(dry_run))
     except hooks.HookError as exc:
         raise AnsibleFilterError(str(exc))
 

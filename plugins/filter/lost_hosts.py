@@ -65,17 +65,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASE_DONE, lost_host_record
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import lost_candidates, lost_host_record
 
 
 def _lost_hosts(hosts, started=None, answers=None, host_key="__fleetpatch_lost_host", targeted=None):
     try:
-        if answers is None and targeted is not None:
-            targeted = set(targeted)
-            started = [h["name"] for h in hosts or [] if h["name"] in targeted and (h.get("phases") or {}).get("approve") in PHASE_DONE]
         if answers is None:
-            started = set(started or [])
-            return [h["name"] for h in hosts or [] if h["status"] == "incomplete" and h["name"] in started]
+            return [h["name"] for h in lost_candidates(hosts, started, targeted)]
         phases = dict((h["name"], h.get("phases") or {}) for h in hosts or [])
         return [lost_host_record(a[host_key], phases.get(a[host_key], {}), bool(a.get("unreachable")), a.get("msg"))
                 for a in answers]

@@ -61,7 +61,7 @@ _value:
     - C({summary, pending, decision {again, outcome, reason}, status, note}).
     - C(status) is the round's ledger status (failed, changed or ok); a round that installed nothing
       but left no approved KB pending is C(changed), with a C(note) saying so (the KBs were pending at
-      the scan: an earlier attempt of the run installed them).
+      the scan, so an earlier attempt of the run installed them).
   type: dict
 """
 

@@ -62,6 +62,20 @@ def _int(value, where, low, high, what):
     return number
 
 
+READ_ONLY_METHODS = ("GET", "HEAD")
+
+
+def dry_run_mode(step):
+    """How a normalized step runs in a dry run (--check / fleetpatch_dry_run), where nothing may change
+    state: ``run`` (an http GET or HEAD only reads: it runs, so a gate says whether the night would be
+    canceled), ``check_mode`` (the operator's task file runs in check mode: a task that sets
+    check_mode: false itself runs for real, the operator's choice for a read-only query) or ``skip``
+    (a command, or an http call that may change state, is not run)."""
+    if step["kind"] == "http":
+        return "run" if step["http"]["method"] in READ_ONLY_METHODS else "skip"
+    return "check_mode" if step["kind"] == "tasks" else "skip"
+
+
 def normalize_step(step, where, night=False):
     """One step, checked and with its defaults: {name, kind, ..., timeout, allowed_exit_codes, on_failure}."""
     if not isinstance(step, dict):
@@ -95,6 +109,7 @@ def normalize_step(step, where, night=False):
             if not isinstance(command, str):
                 _fail(where + ".command", "with shell: true the command is one string, got %s" % _short(command))
             out["argv"] = ["/bin/sh", "-c", command]
+            out["script"] = command          # on a Windows host: the string, run by PowerShell
         else:
             if isinstance(command, str) or not isinstance(command, (list, tuple)):
                 _fail(where + ".command", "expected an argv list such as [systemctl, stop, app] (or shell: true with a "
@@ -135,8 +150,9 @@ def _http(spec, where):
     return out
 
 
-def normalize(hooks, where="fleetpatch_hooks", night=False):
-    """{point: [steps]} for every point, checked; missing points are empty lists."""
+def normalize(hooks, where="fleetpatch_hooks", night=False, dry_run=False):
+    """{point: [steps]} for every point, checked; missing points are empty lists. With ``dry_run`` each
+    step also says how it runs in a dry run (``dry_run``: run, check_mode or skip; see dry_run_mode)."""
     points = NIGHT_POINTS if night else HOST_POINTS
     if hooks in (None, "", {}):
         return dict((p, []) for p in points)
@@ -151,6 +167,9 @@ def normalize(hooks, where="fleetpatch_hooks", night=False):
         if not isinstance(steps, (list, tuple)):
             _fail("%s.%s" % (where, point), "expected a list of steps, got %s" % _short(steps))
         out[point] = [normalize_step(step, "%s.%s[%d]" % (where, point, i), night) for i, step in enumerate(steps)]
+        if dry_run:
+            for one in out[point]:
+                one["dry_run"] = dry_run_mode(one)
     return out
 
 
@@ -162,20 +181,45 @@ def trim(text, limit=OUTPUT_LIMIT):
     return "[... %d characters cut]\n%s" % (len(text) - limit, text[-limit:])
 
 
-def judge(step, result):
+def windows_result(result):
+    """A command step's result on a Windows host as judge() reads it ({rc, stdout, stderr, timed_out}):
+    from ansible.windows.win_powershell running roles/hooks/files/run_step.ps1 (its ``output``: one
+    object with rc, stdout, stderr, timed_out), or from the role's rescue when the runner itself failed
+    ({failed, msg}; ``timedout`` when Ansible's own task timeout, the step's timeout + 60 s, ended it)."""
+    result = result or {}
+    if result.get("skipped"):
+        return result
+    output = result.get("output")
+    if isinstance(output, list) and output and isinstance(output[0], dict) and "rc" in output[0]:
+        found = output[0]
+        return {"rc": found.get("rc"), "stdout": found.get("stdout") or "", "stderr": found.get("stderr") or "",
+                "timed_out": bool(found.get("timed_out"))}
+    errors = [e.get("message") if isinstance(e, dict) else str(e) for e in result.get("error") or []]
+    why = "; ".join(x for x in [result.get("msg") or ""] + errors if x) or "the step's runner returned no result"
+    return {"rc": None, "stderr": "the step did not run on the Windows host: %s" % why, "timed_out": bool(result.get("timedout"))}
+
+
+def judge(step, result, windows=False):
     """What one step's run means: {name, kind, status (ok | failed | warned), action (go_on | stop | rollback |
     cancel), rc or http status, timed_out, message, output}.
 
     ``result`` is what the role registered: for a command {rc, stdout, stderr} (rc 124 when the
     host's timeout killed it, or ``timed_out``), for http {status, msg, content}, for tasks
-    {failed, msg}; ``skipped`` when an earlier step stopped the point.
+    {failed, msg}; ``skipped`` when an earlier step stopped the point. A command on a Windows host
+    is first read by windows_result (``windows``: the result of ansible.windows.win_powershell).
     """
     result = result or {}
     out = {"name": step["name"], "kind": step["kind"], "timeout": step["timeout"]}
+    if result.get("skipped") and step.get("dry_run") == "skip":
+        what = "an http %s" % step["http"]["method"] if step["kind"] == "http" else "a %s step" % step["kind"]
+        out.update(status="skipped", action="go_on", message="not run in a dry run: %s may change state" % what)
+        return out
     if result.get("skipped"):
         out.update(status="skipped", action="go_on", message="not run: an earlier step stopped this hook point")
         return out
     if step["kind"] == "command":
+        if windows:
+            result = windows_result(result)
         rc = result.get("rc")
         timed_out = bool(result.get("timed_out")) or rc == TIMED_OUT and TIMED_OUT not in step["allowed_exit_codes"]
         ok = rc in step["allowed_exit_codes"] and not timed_out
@@ -221,15 +265,16 @@ def fold(point, judged):
     return {"point": point, "status": status, "action": action, "message": message[:1000], "steps": judged}
 
 
-def ledger_records(result):
+def ledger_records(result, dry_run=False):
     """The ledger rows of a host's hook point (module patch_ledger's ``records``): one row per step
     (status ok, skipped or failed - a warned step's row is failed; its data: the step's name, kind,
     outcome, rc or HTTP status, timeout and trimmed output), then the point's own row, which is the
     latest row of the phase and so its outcome: failed when a stopping step failed, else changed
-    when a step ran (ok when none did). The phase is the hook point."""
+    when a step ran (ok when none did). The phase is the hook point; the rows of a run-level point
+    (pre_night, post_night) are the run's (patch_ledger writes them to its run_hooks table)."""
     point = result["point"]
-    if point not in HOST_POINTS:
-        raise HookError("hooks_point: only the host points %s are ledger phases, got %s" % (", ".join(HOST_POINTS), _short(point)))
+    if point not in HOST_POINTS + NIGHT_POINTS:
+        raise HookError("hooks_point: %s is not one of %s" % (_short(point), ", ".join(HOST_POINTS + NIGHT_POINTS)))
     rows = []
     for index, step in enumerate(result.get("steps") or []):
         data = dict((k, step[k]) for k in ("name", "kind", "status", "action", "rc", "http_status", "timed_out", "timeout", "output")
@@ -239,9 +284,35 @@ def ledger_records(result):
                      "message": ("step %d %s" % (index, step["message"]))[:500], "data": data})
     ran = [s for s in result.get("steps") or [] if s["status"] != "skipped"]
     status = "failed" if result["status"] == "failed" else ("changed" if ran else "ok")
-    rows.append({"phase": point, "status": status, "message": result["message"][:500],
-                 "data": {"hook": point, "outcome": result["status"], "action": result["action"], "steps": len(ran)}})
+    data = {"hook": point, "outcome": result["status"], "action": result["action"], "steps": len(ran)}
+    if dry_run:
+        data["dry_run"] = True        # a dry run's gate: it says what would happen, nothing was canceled
+    rows.append({"phase": point, "status": status, "message": result["message"][:500], "data": data})
     return rows
+
+
+def night_report(rows):
+    """report.json's ``night_hooks``: each run-level hook point the ledger recorded (Ledger.run_hooks
+    rows), as its latest attempt ran it: {point: {outcome, action, message, attempt, dry_run, steps:
+    [{name, kind, status, message, http_status, output}]}} (a dry run's pre_night says whether it would
+    have canceled the night: ``would_cancel``)."""
+    out = {}
+    steps = {}
+    for row in rows or []:
+        point, data = row["point"], row.get("data") or {}
+        if "hook" in data:                                      # the point's own row ends its steps
+            entry = {"outcome": data.get("outcome"), "action": data.get("action"), "message": row.get("message"),
+                     "attempt": row.get("attempt"), "steps": steps.pop(point, [])}
+            if data.get("dry_run"):
+                entry["dry_run"] = True
+                if data.get("action") == "cancel":
+                    entry["would_cancel"] = "the pre_night gate would cancel the night: %s" % row.get("message")
+            out[point] = entry
+        else:
+            step = dict((k, data[k]) for k in ("name", "kind", "status", "http_status", "rc", "timed_out", "output") if k in data)
+            step["message"] = row.get("message")
+            steps.setdefault(point, []).append(step)
+    return out
 
 
 def cancel_reason(result):

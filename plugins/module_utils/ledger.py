@@ -25,7 +25,7 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils import lifecycle
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASE_STATUSES, PHASES
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import FULL, LedgerDamaged, LedgerPathError, open_database
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -112,7 +112,21 @@ CREATE TABLE IF NOT EXISTS run_figures (
     figures TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS run_figures_run ON run_figures (run_id, id);
+CREATE TABLE IF NOT EXISTS run_hooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    attempt INTEGER NOT NULL,
+    point TEXT NOT NULL,
+    status TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    message TEXT,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS run_hooks_run ON run_hooks (run_id, id);
 """
+# version 3 -> 4: the run_hooks table (created by SCHEMA's IF NOT EXISTS)
+# run-level hook points (pre_night, post_night): one row per step, then the point's outcome
+RUN_HOOK_POINTS = ("pre_night", "post_night")
 
 # version 1 -> 2: keyed rows become attempt 1 of their run
 MIGRATE_1 = """
@@ -360,6 +374,24 @@ class Ledger(object):
             if (wanted is None or run_id in wanted) and finished_at is not None and stamp == _stamp(status, finished_at):
                 out[run_id] = json.loads(figures)
         return out
+
+    def record_run_hook(self, run_id, point, status, message=None, data=None):
+        """Add a row of a run-level hook point (pre_night, post_night) for the run's current attempt:
+        a step's outcome or the point's own (never replaces an earlier one)."""
+        attempt = self._require_run(run_id)
+        if point not in RUN_HOOK_POINTS:
+            raise LedgerError("run hook point %r is not one of %s" % (point, ", ".join(RUN_HOOK_POINTS)))
+        if status not in PHASE_STATUSES:
+            raise LedgerError("status %r is not one of %s" % (status, ", ".join(PHASE_STATUSES)))
+        self._write("INSERT INTO run_hooks (run_id, attempt, point, status, recorded_at, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, attempt, point, status, utcnow(), message, json.dumps(data or {}, sort_keys=True)))
+
+    def run_hooks(self, run_id):
+        """The run-level hook points of a run, in order: [{point, status, message, data, attempt, recorded_at}]."""
+        keys = ("point", "status", "message", "data", "attempt", "recorded_at")
+        rows = self.conn.execute("SELECT point, status, message, data, attempt, recorded_at FROM run_hooks WHERE run_id=? ORDER BY id",
+                                 (run_id,)).fetchall()
+        return [dict(zip(keys, r[:3] + (json.loads(r[3]),) + r[4:], strict=True)) for r in rows]
 
     def phase(self, run_id, host, phase):
         """The latest row of a host's phase, or None."""

@@ -149,6 +149,16 @@ def lost_phase(phases):
     return BATCH_PHASES[-1]
 
 
+def lost_candidates(hosts, started=None, targeted=None):
+    """The report host entries to try once more: incomplete, and through preflight and scan (`started`
+    names), or of the `targeted` hosts those whose approval is done in the ledger. Linear."""
+    if targeted is not None:
+        targeted = set(targeted)
+        started = [h["name"] for h in hosts or [] if h["name"] in targeted and (h.get("phases") or {}).get("approve") in PHASE_DONE]
+    started = set(started or [])
+    return [h for h in hosts or [] if h["status"] == "incomplete" and h["name"] in started]
+
+
 def lost_host_record(host, phases, unreachable, detail=None):
     """The ledger row for a host lost during its batch: phase, status, message."""
     if unreachable:

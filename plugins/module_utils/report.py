@@ -10,6 +10,7 @@ import json
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import accounting, cr_model
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_local import LocalBackend
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import add_to_report
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.hooks import night_report
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES, SUCCEEDED, failed_phase, host_status
 
 __all__ = ("build_report", "render_table", "host_status", "failed_phase", "load_report", "run_ids", "change_requests",
@@ -93,7 +94,7 @@ def build_report(run, hosts, change_requests=None):
 def _rollback_reason(phases):
     """Why the host was rolled back: the validation (or patch) failure that started it, then how it went."""
     cause = None
-    for phase in ("validate", "reboot", "patch"):
+    for phase in ("validate", "reboot", "patch", "post_patch"):      # post_patch: a hook step under on_failure rollback
         entry = phases.get(phase)
         if entry and entry.get("status") == "failed":
             cause = "%s: %s" % (phase, entry.get("message") or "failed")
@@ -182,4 +183,7 @@ def load_report(ledger, run_id):
     run, hosts = ledger.run(run_id), ledger.hosts(run_id)
     report = build_report(run, hosts, change_requests(ledger.path, run_id))
     add_to_report(report, ledger.findings(run_id))
+    night_hooks = night_report(ledger.run_hooks(run_id))
+    if night_hooks:                     # the run-level hook points (pre_night, post_night) that ran
+        report["night_hooks"] = night_hooks
     return report, hosts

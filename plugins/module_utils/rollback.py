@@ -163,23 +163,28 @@ def decide(validation, policy, snapshot=None, package_state_recorded=False):
         raise RollbackError("snapshot provider %r is not one of %s" % (provider, ", ".join(PROVIDERS)))
     if _validation_passed(validation):
         return {"action": "none", "reason": "validation passed", "provider": provider}
+    # what failed the host: validation, unless something else asked for the rollback (the validate
+    # role's result with ``cause``, e.g. a post_patch hook step under on_failure rollback)
+    failed = "validation failed"
+    if isinstance(validation, dict) and validation.get("cause"):
+        failed = str(validation["cause"])[:300]
     if policy == "never":
-        return {"action": "none", "reason": "validation failed; the rollback policy is never", "provider": provider}
+        return {"action": "none", "reason": "%s; the rollback policy is never" % failed, "provider": provider}
     has_snapshot = snapshot.get("status") in ("ok", "changed") and bool(snapshot.get("ids"))
     if has_snapshot and RESTORE[provider] == "snapshot":
         return {"action": "snapshot_restore", "provider": provider,
-                "reason": "validation failed; restoring the %s snapshot %s" % (provider, ", ".join(map(str, snapshot["ids"])))}
+                "reason": "%s; restoring the %s snapshot %s" % (failed, provider, ", ".join(map(str, snapshot["ids"])))}
     if package_state_recorded:
         why = "no %s snapshot" % provider if provider != "package_state" and RESTORE[provider] == "snapshot" else "no snapshot"
         if snapshot.get("platform") == "windows":
             # Windows' package-level rollback: uninstall the KBs this run installed (wusa)
             return {"action": "package_downgrade", "provider": provider, "label": "KB uninstall",
-                    "reason": "validation failed; %s, uninstalling the KBs this run installed (%s)" % (
-                        why, ", ".join(map(str, snapshot.get("package_state") or [])))}
+                    "reason": "%s; %s, uninstalling the KBs this run installed (%s)" % (
+                        failed, why, ", ".join(map(str, snapshot.get("package_state") or [])))}
         return {"action": "package_downgrade", "provider": provider,
-                "reason": "validation failed; %s, downgrading to the recorded package versions" % why}
+                "reason": "%s; %s, downgrading to the recorded package versions" % (failed, why)}
     return {"action": "manual", "provider": provider,
-            "reason": "validation failed but there is neither a snapshot nor a recorded package state to roll back to"}
+            "reason": "%s but there is neither a snapshot nor a recorded package state to roll back to" % failed}
 
 
 def outcome(decision, action_ok, revalidation=None, plan=None):

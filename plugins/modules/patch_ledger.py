@@ -68,6 +68,8 @@ options:
     description:
       - More phase outcomes of the same host, written in order after O(phase) (if given), with one
         call for steps that end at the same moment, such as a scan and its approval.
+      - A record whose phase is a run-level hook point (V(pre_night), V(post_night)) is the run's, not the
+        host's - a step of the point or its outcome - and goes to the ledger's C(run_hooks) table.
     type: list
     elements: dict
     default: []

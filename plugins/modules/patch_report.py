@@ -57,6 +57,30 @@ options:
         M(fleetpatch.hybrid.compliance_publish) writes with O(fleetpatch.hybrid.compliance_publish#module:dest); a rerun
         replaces this run's objects only). Not written in check mode. S3 and SSM compliance stay with compliance_publish.
     type: path
+  targeted:
+    description:
+      - The hosts the run targeted. The result then carries RV(lost_hosts), the report entries of the hosts lost during
+        their batch, for the P(fleetpatch.hybrid.lost_hosts#filter) filter.
+    type: list
+    elements: str
+  close_plan:
+    description:
+      - The changes the run opened (C(change_request_opened) of the change_request role). The result then carries
+        RV(close_plan), each change's close with its own hosts' outcomes, reasons and close notes
+        (what the P(fleetpatch.hybrid.change_request_close_plan#filter) filter works out from the report).
+    type: dict
+  return_report:
+    description:
+      - Return the whole report as RV(report). At 10,000 hosts it is 12.5 MB, and a task result that size costs the
+        controller seconds to pass on and template. A step that needs only RV(verdict), RV(summary), RV(table),
+        RV(lost_hosts) or RV(close_plan) sets V(false).
+    type: bool
+    default: true
+  report_location:
+    description:
+      - Where the report is kept (C(s3://...) or a path). The result then carries RV(workflow_stats), what
+        the P(fleetpatch.hybrid.workflow_stats#filter) filter makes of the report for C(ansible.builtin.set_stats).
+    type: str
   integrity_check:
     description:
       - How much of the ledger file is checked before it is read; a damaged file is refused with a message saying how to recover.
@@ -93,7 +117,7 @@ EXAMPLES = r"""
 RETURN = r"""
 report:
   description: The report (also written to O(dest)).
-  returned: always
+  returned: when O(return_report) is true
   type: dict
   sample:
     run_id: run-20261127T020000Z
@@ -119,6 +143,35 @@ run_id:
   returned: always
   type: str
   sample: run-20261127T020000Z
+verdict:
+  description: Whether the run succeeded (P(fleetpatch.hybrid.run_verdict#filter) over the report's hosts) and why not.
+  returned: always
+  type: dict
+  sample: {ok: false, not_done: [web-2], message: "hosts not patched: web-2"}
+summary:
+  description: The run's figures (the report's C(summary)).
+  returned: always
+  type: dict
+  sample: {hosts: 12, cves_closed_distinct: 7, host_cves_closed: 20, host_packages_patched: 17}
+lost_hosts:
+  description: With O(targeted), the report entries (name, status, phases) of the hosts lost during their batch.
+  returned: when O(targeted) is given
+  type: list
+  elements: dict
+  sample: [{name: web-3, status: incomplete, phases: {preflight: ok, scan: ok, approve: ok, snapshot: ok}}]
+workflow_stats:
+  description: With O(report_location), the data for C(ansible.builtin.set_stats) (P(fleetpatch.hybrid.workflow_stats#filter)).
+  returned: when O(report_location) is given
+  type: dict
+  sample: {fleetpatch_result_run_id: run-1, fleetpatch_result_host_counts: {patched: 11, failed: 1}}
+close_plan:
+  description:
+    - With O(close_plan), one close per opened change.
+    - Each with key, number, backend, hosts, host_outcomes, outcome_details and close_notes.
+  returned: when O(close_plan) is given
+  type: list
+  elements: dict
+  sample: [{key: web, number: CHG0001, backend: local, hosts: [web-1], host_outcomes: {web-1: patched}, outcome_details: {}}]
 dashboard:
   description: The dashboard written (or, in check mode, that would be), with O(dashboard_dest); null without it.
   returned: always

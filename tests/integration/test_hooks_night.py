@@ -56,7 +56,38 @@ HOOKS = {
             {"name": "leave maintenance", "command": ["rm", "-f", "/var/tmp/hook-maintenance"]},
         ],
     },
+    # the install fails (fp-hook's postinst, test marker): the post_patch undo still runs
+    "db-prod-1": {
+        "pre_patch": [{"name": "stop the app", "command": [WEBAPP, "stop"], "timeout": 30}],
+        "post_patch": [
+            {"name": "start the app", "shell": True, "command": "%s status || %s start" % (WEBAPP, WEBAPP), "timeout": 30},
+            {"name": "the app answers again", "shell": True, "timeout": 60,
+             "command": ". /etc/default/fp-webapp; for i in 1 2 3 4 5 6 7 8 9 10; do python3 -c \"import urllib.request as u; "
+                        "print(u.urlopen('http://127.0.0.1:%s/health' % $PORT, timeout=3).read().decode().strip())\" && exit 0; "
+                        "sleep 1; done; exit 1"},
+        ],
+    },
 }
+HOOK_NEW = "1.0-1+deb12u1"      # fp-hook's update, whose postinst fails while /etc/fp-hook-fail-<version> exists
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    """The shared night's CR approval (GET) and CAB (POST) endpoints: 200 with a short body."""
+    calls = []
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.calls.append((self.command, self.path, self.rfile.read(length).decode() if length else "", time.time()))
+        body = b"approved" if self.command == "GET" else b"noted"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
 
 
 def host(name, command):
@@ -71,7 +102,7 @@ def phase_rows(night, name, phase):
 
 @pytest.fixture(scope="module")
 def hooks_night(fleet, tmp_path_factory):
-    for name in ("fp1", "fp2"):
+    for name in ("fp1", "fp2", "fp3"):
         localfleet("reset", name)
     # as make demo: the web app on web-dev-1, held at its version
     rc, out = host("web-dev-1", "apt-get update -qq && apt-get install -y -qq fp-webapp=1.0-1 >/dev/null && "
@@ -81,20 +112,40 @@ def hooks_night(fleet, tmp_path_factory):
     rc, out = host("web-dev-1", "echo %s | base64 -d > /etc/apt/apt.conf.d/99hook-test && cat /run/fp-webapp.pid" % conf)
     assert rc == 0, out
     pid_before = out
-    before = dict((name, installed(HOSTS[name])) for name in ("web-dev-1", "web-prod-1"))
+    # db-prod-1: the web app runs (held) and fp-hook's update will fail in its postinst
+    rc, out = host("db-prod-1", "apt-get update -qq && apt-get install -y -qq fp-webapp=1.0-1 fp-hook=1.0-1 >/dev/null && "
+                   "apt-mark hold fp-webapp >/dev/null && touch /etc/fp-hook-fail-%s && echo %s | base64 -d > "
+                   "/etc/apt/apt.conf.d/99hook-test && sleep 1 && cat /run/fp-webapp.pid" % (HOOK_NEW, conf))
+    assert rc == 0, out
+    night_pids = {"web-dev-1": pid_before, "db-prod-1": out}
+    before = dict((name, installed(HOSTS[name])) for name in ("web-dev-1", "web-prod-1", "db-prod-1"))
     outdir = tmp_path_factory.mktemp("hooks_night")
     extra = outdir / "hooks.json"
+    # the run-level points: a gate that lets the night go on, a post_night call after the report
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d" % server.server_address[1]
     extra.write_text(json.dumps({
         "__test_hooks": HOOKS, "fleetpatch_demo_webapp": True, "fleetpatch_baseline": BASELINE,
         "fleetpatch_hooks": "{{ __test_hooks[inventory_hostname] if inventory_hostname in __test_hooks "
-                            "else fleetpatch_demo_webapp_hooks | default({}) }}"}))
+                            "else fleetpatch_demo_webapp_hooks | default({}) }}",
+        "fleetpatch_night_hooks": {
+            "pre_night": [{"name": "the CR is approved", "http": {"url": url + "/approved"}, "timeout": 10}],
+            "post_night": [{"name": "tell the CAB", "http": {"url": url + "/cab", "method": "POST", "body": {"night": "done"}},
+                            "timeout": 10}]}}))
     started = time.time()
-    night = run_playbook(str(outdir), "-e", "fleetpatch_targets=web-dev-1:web-prod-1", "-e", "@%s" % extra)
+    try:
+        night = run_playbook(str(outdir), "-e", "fleetpatch_targets=web-dev-1:web-prod-1:db-prod-1", "-e", "@%s" % extra)
+    finally:
+        server.shutdown()
+    night.calls = list(_Answer.calls)
+    (outdir / "night.log").write_text(night.stdout)
     night.elapsed = time.time() - started
     night.before = before
     night.pid_before = pid_before
+    night.pids = night_pids
     yield night
-    for name in ("fp1", "fp2"):
+    for name in ("fp1", "fp2", "fp3"):
         localfleet("reset", name)
 
 
@@ -148,6 +199,53 @@ def test_a_failing_pre_patch_leaves_the_host_unpatched_undone_and_the_others_pat
     assert [r[0] for r in phase_rows(night, "web-prod-1", "post_patch")] == ["ok", "changed"]
     phases = [p for (p,) in night.rows("SELECT DISTINCT phase FROM host_phases WHERE run_id=? AND host='web-prod-1'", night.run_id)]
     assert "patch" not in phases and "rescan" not in phases
+
+
+def test_a_failed_install_still_runs_the_post_patch_undo(hooks_night):
+    """db-prod-1's pre_patch stops its web app; the install fails (fp-hook's postinst); the host is
+    repaired (fp-hook put back at 1.0-1) and ends failed, and its post_patch steps still ran: the app
+    is up again (a new pid, answering its health URL), and the ledger says so."""
+    night = hooks_night
+    report = dict((h["name"], h) for h in night.report["hosts"])
+    entry = report["db-prod-1"]
+    assert entry["status"] == "failed" and entry["failed_phase"] == "patch", night.stdout[-4000:]
+    assert entry["reason"].startswith("fp-hook: postinst (configure) failed with exit status 1"), entry
+    assert installed("fp3")["fp-hook"] == "1.0-1"                                       # put back (restore)
+    # the app was down during the install (apt's DPkg::Pre-Invoke noted it) and is up after it
+    assert set(host("db-prod-1", "cat /var/tmp/webapp-status-at-install")[1].split()) == {"3"}   # 3: not running
+    (install_at,) = [float(t) for t in host("db-prod-1", "cat /var/tmp/install-at")[1].split()[:1]]
+    assert install_at < float(host("db-prod-1", "stat -c %.9Y /run/fp-webapp.pid")[1])
+    rc, out = host("db-prod-1", "/etc/init.d/fp-webapp status; echo rc=$?; cat /run/fp-webapp.pid")
+    assert "rc=0" in out and out.splitlines()[-1] != night.pids["db-prod-1"], out
+    # the ledger: pre_patch ran, the patch failed, then post_patch (both steps ok) - and no rescan
+    order = [p for (p,) in night.rows("SELECT phase FROM host_phases WHERE run_id=? AND host='db-prod-1' ORDER BY id", night.run_id)]
+    last = dict((p, i) for i, p in enumerate(order))
+    assert last["pre_patch"] < order.index("patch") and last["patch"] < order.index("post_patch"), order
+    assert "rescan" not in order
+    assert [r[0] for r in phase_rows(night, "db-prod-1", "pre_patch")] == ["ok", "changed"]
+    post = phase_rows(night, "db-prod-1", "post_patch")
+    assert [r[0] for r in post] == ["ok", "ok", "changed"], post
+    assert post[1][2]["output"].startswith("OK ") and post[-1][2] == {"hook": "post_patch", "outcome": "ok", "action": "go_on", "steps": 2}
+
+
+def test_the_run_level_points_are_ledger_rows_shown_in_the_report(hooks_night):
+    """pre_night (a gate that passed) and post_night (after the report): one run row per step with its
+    trimmed output, then the point's outcome; report.json shows both (written again after post_night)."""
+    night = hooks_night
+    assert [(m, p) for m, p, b, t in night.calls] == [("GET", "/approved"), ("POST", "/cab")]
+    assert json.loads(night.calls[1][2]) == {"night": "done"}
+    rows = [(p, s, m, json.loads(d)) for p, s, m, d in night.rows(
+        "SELECT point, status, message, data FROM run_hooks WHERE run_id=? ORDER BY id", night.run_id)]
+    assert [(p, s) for p, s, m, d in rows] == [("pre_night", "ok"), ("pre_night", "changed"), ("post_night", "ok"),
+                                               ("post_night", "changed")]
+    assert rows[0][3]["http_status"] == 200 and rows[0][3]["output"] == "approved" and rows[0][3]["name"] == "the CR is approved"
+    assert rows[2][3]["output"] == "noted"
+    assert rows[3][3] == {"hook": "post_night", "outcome": "ok", "action": "go_on", "steps": 1}
+    # post_night ran after the report was first written, and the report was written again with it
+    report = night.report["night_hooks"]
+    assert report["pre_night"]["outcome"] == "ok" and report["pre_night"]["steps"][0]["output"] == "approved"
+    assert report["post_night"]["outcome"] == "ok" and report["post_night"]["steps"][0]["name"] == "tell the CAB"
+    assert night.stdout.index("Write the final report") < night.stdout.index("post_night: tell the CAB")
 
 
 class _Freeze(http.server.BaseHTTPRequestHandler):
@@ -208,6 +306,14 @@ def test_a_pre_night_gate_cancels_before_any_host_is_touched(fleet, tmp_path):
     assert all(m.startswith("not started: " + reason) for h, p, s, m in rows)
     assert dict((h["name"], h["status"]) for h in night.report["hosts"]) == {"web-dev-1": "not_started", "web-prod-1": "not_started"}
     assert night.rows("SELECT status FROM runs WHERE run_id=?", night.run_id) == [("canceled",)]
+    # the gate's step and outcome are the run's ledger rows, shown in report.json
+    gate = night.rows("SELECT point, status, message FROM run_hooks WHERE run_id=? ORDER BY id", night.run_id)
+    assert [(p, s) for p, s, m in gate] == [("pre_night", "failed"), ("pre_night", "failed")]
+    assert reason[len("the pre_night gate canceled the night: "):] in gate[1][2]
+    shown = night.report["night_hooks"]
+    assert list(shown) == ["pre_night"] and shown["pre_night"]["action"] == "cancel"
+    assert shown["pre_night"]["steps"][0]["http_status"] == 503
+    assert shown["pre_night"]["steps"][0]["output"] == "change freeze until 2026-12-07"
     # the change of each patch group carries the reason
     conn = sqlite3.connect(str(tmp_path / "ledger.db"))
     try:
@@ -229,6 +335,44 @@ def test_a_pre_night_gate_cancels_before_any_host_is_touched(fleet, tmp_path):
     again = run_playbook(str(tmp_path), "-e", "fleetpatch_targets=web-dev-1:web-prod-1", "-e", "@%s" % extra, run_id=night.run_id)
     assert _Freeze.calls == ["/freeze"]
     assert night.rows("SELECT COUNT(*) FROM host_phases WHERE run_id=?", night.run_id) == [(2,)], again.stdout[-3000:]
+    assert night.rows("SELECT COUNT(*) FROM run_hooks WHERE run_id=?", night.run_id) == [(2,)]
+
+
+def test_a_dry_run_runs_the_gates_that_read_and_says_it_would_cancel(fleet, tmp_path):
+    """--check: the pre_night gate's GET runs (the calendar answers 503: the night would be canceled),
+    its POST step is not run, nothing is canceled (no change, the run closed as a check run, the dry
+    run goes on to its plan), and the ledger and report.json say what the gate would have done."""
+    _Freeze.calls = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Freeze)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/freeze" % server.server_address[1]
+    extra = tmp_path / "night.json"
+    extra.write_text(json.dumps({"fleetpatch_night_hooks": {
+        "pre_night": [{"name": "the change freeze calendar is clear", "http": {"url": url, "status": [200]}, "timeout": 10,
+                       "on_failure": "warn"},
+                      {"name": "mark the night started", "http": {"url": url + "/started", "method": "POST", "body": {"a": 1}}},
+                      {"name": "the calendar again", "http": {"url": url, "status": [200]}, "timeout": 10}],
+        "post_night": [{"name": "never reached", "http": {"url": url + "/post"}}]}}))
+    try:
+        night = run_playbook(str(tmp_path), "--check", "-e", "fleetpatch_targets=web-dev-1", "-e", "@%s" % extra)
+    finally:
+        server.shutdown()
+    (tmp_path / "night.log").write_text(night.stdout)
+    assert _Freeze.calls == ["/freeze", "/freeze"], night.stdout[-4000:]          # the GETs ran, the POST and post_night did not
+    said = " ".join(night.stdout.split())                                        # the YAML callback folds long lines
+    assert "dry run: the pre_night gate would cancel the night: the calendar again failed (cancel): HTTP 503" in said
+    assert night.rows("SELECT status, check_mode FROM runs WHERE run_id=?", night.run_id)[0][1] == 1
+    assert night.rows("SELECT status FROM runs WHERE run_id=?", night.run_id)[0][0] in ("checked", "check_incomplete")
+    if night.rows("SELECT name FROM sqlite_master WHERE name='change_requests'"):      # no change canceled (none raised)
+        assert night.rows("SELECT COUNT(*) FROM change_requests WHERE run_id=?", night.run_id) == [(0,)]
+    gate = [(s, json.loads(d)) for s, d in night.rows("SELECT status, data FROM run_hooks WHERE run_id=? ORDER BY id", night.run_id)]
+    assert [s for s, d in gate] == ["failed", "skipped", "failed", "failed"]
+    assert gate[0][1]["status"] == "warned" and gate[2][1]["http_status"] == 503
+    assert gate[-1][1] == {"hook": "pre_night", "outcome": "failed", "action": "cancel", "steps": 2, "dry_run": True}
+    shown = night.report["night_hooks"]["pre_night"]
+    assert shown["dry_run"] is True and shown["would_cancel"].startswith("the pre_night gate would cancel the night: the calendar again")
+    assert shown["steps"][1]["message"] == "step 1 not run in a dry run: an http POST may change state"
+    assert night.report_at("plan.json")["run_id"] == night.run_id                 # the dry run went on to its plan
 
 
 def test_a_post_patch_step_under_rollback_rolls_the_host_back_and_on_rollback_runs(fleet, tmp_path):
@@ -261,5 +405,9 @@ def test_a_post_patch_step_under_rollback_rolls_the_host_back_and_on_rollback_ru
         assert [r[0] for r in post] == ["failed", "skipped", "failed"] and post[0][2]["output"] == "smoke: 500"
         assert post[-1][2]["action"] == "rollback"
         assert [r[0] for r in phase_rows(night, "web-dev-1", "on_rollback")] == ["ok", "changed"]
+        # the rollback row names the hook step that asked for it, not validation
+        (rollback,) = phase_rows(night, "web-dev-1", "rollback")
+        assert rollback[2]["reason"].startswith("post_patch step smoke test of the app failed (rollback): exit code 1, allowed [0]; ")
+        assert "validation failed" not in rollback[2]["reason"]
     finally:
         localfleet("reset", "fp1")

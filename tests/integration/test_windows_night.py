@@ -71,6 +71,20 @@ REBOOT = {"changed": True, "rebooted": True, "elapsed": 312, "_expect": {"reboot
 LOST = {"unreachable": True, "msg": "winrm connection error: Read timed out. (read timeout=30)", "updates": {}, "filtered_updates": {},
         "found_update_count": 0, "failed_update_count": 0, "installed_update_count": 0}
 
+IISRESET = "C:\\Windows\\System32\\iisreset.exe"
+WIN4_HOOKS = {"pre_patch": [{"name": "stop IIS", "command": [IISRESET, "/stop"], "timeout": 120}],
+              "post_patch": [{"name": "start IIS", "command": [IISRESET, "/start"], "timeout": 120}]}
+
+
+def hook_ran(stdout, argv, timeout):
+    """What roles/hooks/files/run_step.ps1 returns through win_powershell (the parameters it must get)."""
+    return {"changed": True, "output": [{"rc": 0, "timed_out": False, "stdout": stdout, "stderr": ""}], "error": [],
+            "_expect": {"parameters": {"Argv": argv, "Script": "", "Timeout": timeout}}}
+
+
+HOOK_STOP_IIS = hook_ran("Internet services successfully stopped", [IISRESET, "/stop"], 120)
+HOOK_START_IIS = hook_ran("Internet services successfully started", [IISRESET, "/start"], 120)
+
 RECORDINGS = {
     # servicing stack first, a WinRM drop during the first install, the cumulative update in round 2
     "win-1": {
@@ -125,8 +139,10 @@ RECORDINGS = {
     # the approved cumulative update is pending at the scan but already installed when the round begins
     # (as on a host whose install an earlier, killed attempt of the run made but never recorded):
     # patched, not re-judged compliant
+    # and its pre_patch / post_patch hook pair (IIS stopped, then started: roles/hooks/files/run_step.ps1
+    # through win_powershell) runs around the install, as on a Linux host
     "win-4": {
-        "win_powershell": [PREFLIGHT, PS_OK, PS_OK],
+        "win_powershell": [PREFLIGHT, PS_OK, HOOK_STOP_IIS, PS_OK, HOOK_START_IIS],
         "win_service_info": [SERVICES, SERVICES, SERVICES],
         "win_uri": [URI, URI],
         "win_wait_for": [TCP, TCP],
@@ -203,6 +219,7 @@ def night(fleet, tmp_path_factory):
     window = {"schedule": "at(%s)" % opened.strftime("%Y-%m-%dT%H:%M:%S"), "timezone": "UTC", "duration": 24, "cutoff": 0}
     (inventory / "group_vars" / "platform_windows.yml").write_text(json.dumps(dict(GROUP_VARS, fleetpatch_maintenance_window=window)))
     (inventory / "host_vars").mkdir()
+    (inventory / "host_vars" / "win-4.yml").write_text(json.dumps({"fleetpatch_hooks": WIN4_HOOKS}))
     (inventory / "host_vars" / "win-1.yml").write_text(json.dumps({
         "fleetpatch_region": "us-east-1", "snapshot_ec2_endpoint_url": ENDPOINT,
         "preflight_ssm_agent": "skip"}))    # the agent check has its own tests (moto lacks DescribeInstanceInformation)
@@ -354,3 +371,19 @@ def test_kbs_already_in_place_at_the_install_are_patched_not_rejudged_compliant(
     assert "already installed when the round began" in message, message
     assert [(r["round"], r["installed"], r["still_pending"]) for r in json.loads(data)["rounds"]] == [(1, [], [])]
     assert calls(night.replay, "win-4", "win_reboot") == []          # nothing asked for a reboot
+
+
+def test_a_windows_hosts_hook_pair_runs_around_its_install(night):
+    """pre_patch after the snapshot and before the install, post_patch after validation and before the
+    rescan, each step through win_powershell with the runner script and its argv (recorded, no Windows host)."""
+    hooks = [c for c in calls(night.replay, "win-4", "win_powershell") if "Argv" in (c["args"].get("parameters") or {})]
+    assert [c["args"]["parameters"]["Argv"] for c in hooks] == [[IISRESET, "/stop"], [IISRESET, "/start"]]
+    assert all("taskkill.exe /T /F /PID" in c["args"]["script"] for c in hooks)
+    rows = night.rows("SELECT phase, status, data FROM host_phases WHERE run_id=? AND host='win-4' ORDER BY id", night.run_id)
+    order = [phase for phase, dummy, dummy2 in rows]
+    last = dict((p, i) for i, p in enumerate(order))
+    assert last["snapshot"] < order.index("pre_patch") < last["pre_patch"] < order.index("patch"), order
+    assert last["validate"] < order.index("post_patch") < last["post_patch"] < order.index("rescan"), order
+    outcomes = [json.loads(data) for phase, status, data in rows if phase in ("pre_patch", "post_patch")]
+    assert [o.get("outcome") for o in outcomes if "outcome" in o] == ["ok", "ok"], outcomes
+    assert any(o.get("output", "").startswith("Internet services successfully stopped") for o in outcomes), outcomes

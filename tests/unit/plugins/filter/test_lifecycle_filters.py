@@ -8,6 +8,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fleetpatch.hybrid.plugins.filter.lost_hosts import FilterModule as Lost
 from ansible_collections.fleetpatch.hybrid.plugins.filter.max_fail_gate import FilterModule as Gate
 from ansible_collections.fleetpatch.hybrid.plugins.filter.run_verdict import FilterModule as Verdict
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import lost_candidates
 
 lost_hosts = Lost().filters()["lost_hosts"]
 max_fail_gate = Gate().filters()["max_fail_gate"]
@@ -40,6 +41,16 @@ def test_lost_hosts_rows():
         {"host": "a", "phase": "patch", "status": "unreachable", "message": "lost during its batch: ssh: connect refused"},
         {"host": "b", "phase": "validate", "status": "failed",
          "message": "lost during its batch: it answers again, but its batch stopped (see the task output)"}]
+
+
+def test_the_lost_entries_patch_report_returns_give_the_same_rows_as_the_whole_report():
+    """patch_night reads only the lost hosts' report entries (patch_report targeted=...), not the whole
+    report: the names to try and the rows recorded are the same as from every host's entry."""
+    report = REPORT + [{"name": "e", "status": "incomplete", "phases": {"approve": "ok"}}]
+    slice_ = lost_candidates(report, targeted=["a", "b", "c", "d"])
+    assert [h["name"] for h in slice_] == lost_hosts(report, targeted=["a", "b", "c", "d"]) == ["a", "b"]
+    answers = [{"__fleetpatch_lost_host": "a", "unreachable": True, "msg": "gone"}, {"__fleetpatch_lost_host": "b"}]
+    assert lost_hosts(slice_, answers=answers) == lost_hosts(report, answers=answers)
 
 
 def test_lost_hosts_is_linear_at_10000_hosts():

@@ -117,8 +117,64 @@ def test_ledger_records_one_row_per_step_then_the_points_outcome_last():
     assert h.ledger_records(h.fold("post_patch", [ok, warned]))[-1]["status"] == "changed"
     assert h.ledger_records(h.fold("post_patch", [ok]))[-1]["data"]["outcome"] == "ok"
     assert h.ledger_records(h.fold("on_rollback", []))[-1]["status"] == "ok"
-    with pytest.raises(h.HookError, match="only the host points"):
-        h.ledger_records(h.fold("pre_night", []))
+    with pytest.raises(h.HookError, match="'pre_install' is not one of pre_patch, post_patch, on_rollback, pre_night, post_night"):
+        h.ledger_records(h.fold("pre_install", []))
+
+
+def night_step(**kwargs):
+    return h.normalize_step(kwargs, "fleetpatch_night_hooks.pre_night[0]", night=True)
+
+
+def test_run_level_points_have_ledger_rows_and_a_report_section():
+    freeze = night_step(name="change freeze", http={"url": "https://cal.example.com/freeze", "status": [204]})
+    quota = night_step(name="quota", tasks="hooks/quota.yml")
+    judged = [h.judge(freeze, {"status": 503, "content": "frozen until monday " + "x" * 3000}), h.judge(quota, {"skipped": True})]
+    rows = h.ledger_records(h.fold("pre_night", judged))
+    assert [(r["phase"], r["status"]) for r in rows] == [("pre_night", "failed"), ("pre_night", "skipped"), ("pre_night", "failed")]
+    assert rows[0]["data"]["http_status"] == 503 and len(rows[0]["data"]["output"]) < 2100          # trimmed
+    assert rows[-1]["data"] == {"hook": "pre_night", "outcome": "failed", "action": "cancel", "steps": 1}
+    post = h.ledger_records(h.fold("post_night", [h.judge(night_step(name="tell the CAB", http={"url": "https://cab.example.com/x"}),
+                                                          {"status": 200, "content": "noted"})]))
+    # as the ledger gives them back (Ledger.run_hooks), in order; the report shows each point's steps
+    ledger_rows = [{"point": r["phase"], "status": r["status"], "message": r["message"], "data": r["data"], "attempt": 1}
+                   for r in rows + post]
+    report = h.night_report(ledger_rows)
+    assert sorted(report) == ["post_night", "pre_night"]
+    pre = report["pre_night"]
+    assert (pre["outcome"], pre["action"], pre["attempt"]) == ("failed", "cancel", 1) and "dry_run" not in pre
+    assert pre["message"].startswith("change freeze failed (cancel): HTTP 503 from GET https://cal.example.com/freeze, allowed [204]")
+    assert [(s["name"], s["status"]) for s in pre["steps"]] == [("change freeze", "failed"), ("quota", "skipped")]
+    assert pre["steps"][0]["http_status"] == 503 and pre["steps"][0]["output"].startswith("[... ")
+    assert report["post_night"]["outcome"] == "ok" and report["post_night"]["steps"][0]["output"] == "noted"
+    # a resumed run's later attempt replaces the point's entry; no rows, no section
+    again = h.ledger_records(h.fold("pre_night", [h.judge(freeze, {"status": 204})]))
+    later = h.night_report(ledger_rows + [{"point": r["phase"], "status": r["status"], "message": r["message"], "data": r["data"],
+                                           "attempt": 2} for r in again])
+    assert later["pre_night"]["outcome"] == "ok" and later["pre_night"]["attempt"] == 2 and len(later["pre_night"]["steps"]) == 1
+    assert h.night_report([]) == {}
+
+
+def test_a_dry_run_runs_only_what_reads():
+    hooks = {"pre_night": [{"name": "CR approved", "http": {"url": "https://sn.example.com/api?x=1"}},
+                           {"name": "probe", "http": {"url": "https://sn.example.com/", "method": "head"}},
+                           {"name": "mark the night", "http": {"url": "https://sn.example.com/api", "method": "POST", "body": {"a": 1}}},
+                           {"name": "quota", "tasks": "hooks/quota.yml"}]}
+    steps = h.normalize(hooks, "fleetpatch_night_hooks", night=True, dry_run=True)["pre_night"]
+    assert [s["dry_run"] for s in steps] == ["run", "run", "skip", "check_mode"]
+    assert "dry_run" not in h.normalize(hooks, "fleetpatch_night_hooks", night=True)["pre_night"][0]
+    assert h.normalize({"pre_patch": [{"command": ["true"]}]}, dry_run=True)["pre_patch"][0]["dry_run"] == "skip"
+    skipped = h.judge(steps[2], {"skipped": True})
+    assert (skipped["status"], skipped["action"]) == ("skipped", "go_on")
+    assert skipped["message"] == "not run in a dry run: an http POST may change state"
+    # the GET that fails still says the night would be canceled; the point's row says it was a dry run
+    folded = h.fold("pre_night", [h.judge(steps[0], {"status": 404, "msg": "not approved"}), skipped])
+    assert folded["action"] == "cancel"
+    rows = h.ledger_records(folded, dry_run=True)
+    assert rows[-1]["data"] == {"hook": "pre_night", "outcome": "failed", "action": "cancel", "steps": 1, "dry_run": True}
+    report = h.night_report([{"point": r["phase"], "status": r["status"], "message": r["message"], "data": r["data"], "attempt": 1}
+                             for r in rows])["pre_night"]
+    assert report["dry_run"] is True
+    assert report["would_cancel"].startswith("the pre_night gate would cancel the night: CR approved failed (cancel): HTTP 404")
 
 
 def test_cancel_reason():
@@ -172,3 +228,22 @@ def test_a_failed_hook_point_fails_the_host_and_counts_toward_max_fail():
     ok = dict(phases, pre_patch={"status": "changed"}, patch={"status": "changed"}, rescan={"status": "ok"},
               post_patch={"status": h.ledger_records(warned)[-1]["status"]})
     assert lifecycle.host_status(ok) == "patched"
+
+
+def test_a_command_on_a_windows_host_is_judged_from_the_runner_scripts_output():
+    stop = step(command=["C:\\Windows\\System32\\iisreset.exe", "/stop"], name="stop IIS", allowed_exit_codes=[0, 1])
+    shell = step(command="if ((Get-ChildItem D:\\queue).Count) { exit 3 }", shell=True, name="queue", timeout=5)
+    assert shell["script"] == "if ((Get-ChildItem D:\\queue).Count) { exit 3 }"       # PowerShell runs the string
+    ok = h.judge(stop, {"changed": True, "output": [{"rc": 1, "timed_out": False, "stdout": "stopped", "stderr": ""}], "error": []},
+                 windows=True)
+    assert (ok["status"], ok["rc"], ok["output"]) == ("ok", 1, "stopped")
+    killed = h.judge(shell, {"output": [{"rc": 124, "timed_out": True, "stdout": "", "stderr": ""}]}, windows=True)
+    assert (killed["status"], killed["timed_out"]) == ("failed", True)
+    assert killed["message"] == "queue failed (fail_host): killed after its timeout of 5 s"
+    # the runner itself failed (WinRM, a script error) or Ansible's task timeout ended it
+    broken = h.judge(stop, {"failed": True, "msg": "script threw", "output": [], "error": [{"message": "Access is denied"}]}, windows=True)
+    assert broken["status"] == "failed" and broken["rc"] is None
+    assert broken["output"] == "the step did not run on the Windows host: script threw; Access is denied"
+    late = h.judge(stop, {"failed": True, "msg": "The task timed out", "timedout": {"period": 360}}, windows=True)
+    assert late["timed_out"] is True and "killed after its timeout" in late["message"]
+    assert h.judge(stop, {"skipped": True}, windows=True)["status"] == "skipped"

@@ -200,3 +200,46 @@ def test_scan_only_runs_report_compliance():
     phases["approve"]["data"]["compliance"]["compliant"] = True
     assert host_status(phases, scan_only=True) == "compliant"
     assert host_status(phases) == "incomplete"  # a patch night that stopped before patching
+
+
+def test_run_level_hook_rows_are_appended_per_attempt_and_shown_in_the_report(tmp_path):
+    from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import load_report
+    path = str(tmp_path / "ledger.db")
+    with Ledger(path) as ledger:
+        ledger.start_run("r1", playbook="fleetpatch.hybrid.patch_night")
+        ledger.record_run_hook("r1", "pre_night", "failed", "step 0 freeze failed (cancel): HTTP 503",
+                               {"step": 0, "name": "freeze", "kind": "http", "status": "failed", "http_status": 503, "output": "frozen"})
+        ledger.record_run_hook("r1", "pre_night", "failed", "freeze failed (cancel): HTTP 503",
+                               {"hook": "pre_night", "outcome": "failed", "action": "cancel", "steps": 1})
+        with pytest.raises(LedgerError, match="run hook point 'pre_patch' is not one of pre_night, post_night"):
+            ledger.record_run_hook("r1", "pre_patch", "ok")
+        with pytest.raises(LedgerError, match="status 'done' is not one of"):
+            ledger.record_run_hook("r1", "post_night", "done")
+        with pytest.raises(LedgerError, match="start the run first"):
+            ledger.record_run_hook("r2", "post_night", "ok")
+    with Ledger(path) as ledger:
+        assert ledger.start_run("r1")["attempt"] == 2
+        ledger.record_run_hook("r1", "pre_night", "changed", "1 step(s) ran", {"hook": "pre_night", "outcome": "ok", "action": "go_on",
+                                                                               "steps": 1})
+        rows = ledger.run_hooks("r1")
+        assert [(r["point"], r["status"], r["attempt"]) for r in rows] == [
+            ("pre_night", "failed", 1), ("pre_night", "failed", 1), ("pre_night", "changed", 2)]     # nothing rewritten
+        assert rows[0]["data"]["output"] == "frozen"
+        report = load_report(ledger, "r1")[0]
+        assert report["night_hooks"] == {"pre_night": {"outcome": "ok", "action": "go_on", "message": "1 step(s) ran",
+                                                       "attempt": 2, "steps": []}}
+        ledger.start_run("r3")
+        assert "night_hooks" not in load_report(ledger, "r3")[0]        # no run-level hook ran: report.json as before
+
+
+def test_a_version_3_ledger_gets_the_run_hooks_table(tmp_path):
+    path = str(tmp_path / "v3.db")
+    with Ledger(path) as ledger:
+        ledger.start_run("r0")
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP TABLE run_hooks; PRAGMA user_version=3;")
+    conn.close()
+    with Ledger(path) as ledger:
+        assert ledger.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        ledger.record_run_hook("r0", "post_night", "ok")
+        assert ledger.run_hooks("r0")[0]["point"] == "post_night"

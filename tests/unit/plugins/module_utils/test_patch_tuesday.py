@@ -103,3 +103,16 @@ def test_bad_expressions_name_the_field_and_the_form(schedule, fragment):
 def test_schedule_offset_does_not_combine_with_patch_tuesday():
     with pytest.raises(mw.WindowError, match="schedule_offset"):
         mw.MaintenanceWindow("patch_tuesday(+1 02:00)", duration=4, schedule_offset=2)
+
+
+def test_the_maintenance_window_tag_accepts_the_same_form():
+    """The MaintenanceWindow tag (`SCHEDULE[; key=value ...]`) takes patch_tuesday(+N HH:MM) as its schedule:
+    the same openings as the documented example."""
+    spec = mw.window_from_tag("patch_tuesday(+8 03:00); timezone=Europe/Berlin; duration=3; cutoff=1")
+    assert spec == {"schedule": "patch_tuesday(+8 03:00)", "timezone": "Europe/Berlin", "duration": "3", "cutoff": "1"}
+    win = mw.window_from_dict(spec)
+    first = win.next_start(utc("2026-12-04T00:00:00"))
+    assert first.astimezone(win.zone).isoformat() == "2026-12-16T03:00:00+01:00"
+    assert win.next_start(first).astimezone(win.zone).isoformat() == "2027-01-20T03:00:00+01:00"
+    with pytest.raises(mw.WindowError, match="patch_tuesday"):
+        mw.window_from_dict(mw.window_from_tag("patch_tuesday(+31 03:00)"))

@@ -160,3 +160,20 @@ def test_windows_package_level_rollback_says_it_uninstalls_the_kbs():
     assert decision["reason"] == "validation failed; no snapshot, uninstalling the KBs this run installed (KB5033907, KB5034127)"
     assert r.outcome(decision, True, True)["message"] == "KB uninstall done and the health checks pass"
     assert r.outcome(decision, False)["message"] == "KB uninstall failed"
+
+
+@pytest.mark.parametrize("snapshot,recorded,expected", [
+    ({"provider": "lvm", "status": "ok", "ids": ["vg/root-snap"]}, False,
+     "post_patch step smoke test failed (rollback): exit code 1, allowed [0]; restoring the lvm snapshot vg/root-snap"),
+    ({"provider": "package_state"}, True,
+     "post_patch step smoke test failed (rollback): exit code 1, allowed [0]; no snapshot, downgrading to the recorded package versions"),
+    ({}, False, "post_patch step smoke test failed (rollback): exit code 1, allowed [0] but there is neither a snapshot nor a "
+                "recorded package state to roll back to"),
+])
+def test_a_rollback_asked_by_a_hook_step_names_the_step_not_validation(snapshot, recorded, expected):
+    cause = "post_patch step smoke test failed (rollback): exit code 1, allowed [0]"
+    decision = r.decide({"passed": False, "cause": cause, "summary": "3/3 checks passed"}, "on_failure", snapshot, recorded)
+    assert decision["reason"] == expected
+    assert "validation" not in decision["reason"]
+    assert r.decide({"passed": False, "cause": cause}, "never")["reason"] == cause + "; the rollback policy is never"
+    assert r.decide({"passed": False, "cause": ""}, "never")["reason"] == "validation failed; the rollback policy is never"

@@ -57,7 +57,7 @@ def test_a_version_2_ledger_gains_the_table(tmp_path):
     conn.executescript("DROP TABLE run_figures; PRAGMA user_version=2;")
     conn.close()
     with Ledger(path) as ledger:
-        assert ledger.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert ledger.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert ledger.run_figures() == {}
 
 
