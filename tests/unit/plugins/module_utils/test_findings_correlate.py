@@ -203,3 +203,21 @@ def test_the_plan_takes_the_approvals_dependencies_into_account():
     needing = C.plan_host(PATCHES, FINDINGS, block, TODAY, dependencies={"fp-openssl": ["fp-kernel"]})
     (entry,) = [f for f in needing["findings"] if f["cve"] == "CVE-2026-10001"]
     assert entry["plan"] == "patch_not_approved" and "but fp-openssl needs fp-kernel" in entry["reason"]
+
+
+def test_the_garbage_collector_is_paused_only_while_a_host_is_correlated():
+    import gc
+
+    plan = C.plan_host(PATCHES, FINDINGS, REJECT_KERNEL, TODAY)
+    assert gc.isenabled()
+    C.judge_after(plan["findings"], {})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        C.plan_host(PATCHES, FINDINGS, REJECT_KERNEL, TODAY)
+        assert not gc.isenabled()  # whoever paused it keeps it paused
+    finally:
+        gc.enable()
+    with pytest.raises(B.BaselineError):
+        C.plan_host(PATCHES, FINDINGS, {"approve_findings_min_severity": "urgent"}, TODAY)
+    assert gc.isenabled()
