@@ -1,5 +1,6 @@
 """Findings against pending patches and the baseline; closed or open after the night by the installed version."""
 
+import gc
 import random
 from datetime import date
 
@@ -206,8 +207,6 @@ def test_the_plan_takes_the_approvals_dependencies_into_account():
 
 
 def test_the_garbage_collector_is_paused_only_while_a_host_is_correlated():
-    import gc
-
     plan = C.plan_host(PATCHES, FINDINGS, REJECT_KERNEL, TODAY)
     assert gc.isenabled()
     C.judge_after(plan["findings"], {})
