@@ -50,10 +50,10 @@ class _GarbageCollectionPaused(object):
             gc.enable()
         return False
 
+
 # dpkg's order of the characters of a version's non-digit runs, as one string comparison: '~' sorts
 # before the end of the run ("\x02", appended), the end before letters, letters before the rest.
-_WEIGHTS = str.maketrans(dict([("~", "\x01")] + [(chr(c), chr(c + 256)) for c in range(128)
-                                                  if not chr(c).isalnum() and chr(c) != "~"]))
+_WEIGHTS = str.maketrans(dict([("~", "\x01")] + [(chr(c), chr(c + 256)) for c in range(128) if not chr(c).isalnum() and chr(c) != "~"]))
 _RUNS = re.compile(r"(\D*)(\d*)")
 _NO_RUN = ("", "")
 _DIGITS = "0123456789"

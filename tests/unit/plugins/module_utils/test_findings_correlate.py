@@ -159,15 +159,18 @@ def test_the_comparison_orders_random_versions_as_dpkg_does():
     """Random versions over dpkg's characters (and a few it refuses): same sign as debversion.compare, or both None."""
     rng = random.Random(17)
     alphabet = "0123456789" * 3 + "ab~+.-:" + "\u0663 \n"
-    for _ in range(20000):
-        left = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+    def text(size):
+        return "".join(rng.choice(alphabet) for dummy in range(size))
+
+    for _dummy in range(20000):
+        left = text(rng.randint(1, 8))
         roll = rng.random()
         if roll < 0.4:  # the same but for the last run of digits
             right = left.rstrip("0123456789") + str(rng.randint(0, 20))
         elif roll < 0.7:  # a shared prefix
-            right = left[:rng.randint(0, len(left))] + "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+            right = left[:rng.randint(0, len(left))] + text(rng.randint(1, 4))
         else:
-            right = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+            right = text(rng.randint(1, 8))
         C._compare.cache_clear()
         assert C._compare("apt", left, right) == _sign(B.compare_versions("apt", left, right)), (left, right)
 
