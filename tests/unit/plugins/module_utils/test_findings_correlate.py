@@ -159,6 +159,7 @@ def test_the_comparison_orders_random_versions_as_dpkg_does():
     """Random versions over dpkg's characters (and a few it refuses): same sign as debversion.compare, or both None."""
     rng = random.Random(17)
     alphabet = "0123456789" * 3 + "ab~+.-:" + "\u0663 \n"
+
     def text(size):
         return "".join(rng.choice(alphabet) for dummy in range(size))
 
