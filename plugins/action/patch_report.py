@@ -15,11 +15,11 @@ from ansible_collections.fleetpatch.hybrid.plugins.module_utils.cr_errors import
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.dashboard import TREND_RUNS
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.findings_report import outcome_details
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.fleet_plan import PlanError, close_plan
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import LedgerError
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import lost_candidates, verdict
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.redact import excerpt
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import render_table
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report_outputs import write_outputs
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import host_outcomes, render_table
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report_outputs import newest_run, write_outputs
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.run_state import workflow_stats
 
 
@@ -27,7 +27,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(("path", "run_id", "dest", "plan", "integrity_check", "dashboard_dest", "trend_runs",
-                             "export_dest", "targeted", "close_plan", "return_report", "report_location"))
+                             "export_dest", "targeted", "close_plan", "return_report", "report_location", "read"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -44,11 +44,14 @@ class ActionModule(ActionBase):
             close_plan=dict(type="dict"),
             return_report=dict(type="bool", default=True),
             report_location=dict(type="str"),
+            read=dict(type="str", choices=["report", "outcomes"], default="report"),
         ))
         if not os.path.exists(args["path"]):
             raise AnsibleActionFail("patch_report: no ledger at %s (path); run a patch night first" % args["path"])
         if args["trend_runs"] < 1:
             raise AnsibleActionFail("patch_report: trend_runs must be 1 or more, got %d" % args["trend_runs"])
+        if args["read"] == "outcomes":
+            return self._outcomes(result, args)
         try:
             # one read of the run for report.json, the dashboard and the export (module_utils/report_outputs.py)
             out = write_outputs(args["path"], args["run_id"], dest=args["dest"], dashboard_dest=args["dashboard_dest"],
@@ -86,4 +89,24 @@ class ActionModule(ActionBase):
             result["workflow_stats"] = workflow_stats(report, args["report_location"])
         if args["return_report"]:
             result["report"] = report
+        return result
+
+    def _outcomes(self, result, args):
+        """read=outcomes: each host's outcome from its phase rows only; nothing is written."""
+        other = [k for k in ("dest", "dashboard_dest", "export_dest", "close_plan", "report_location", "plan") if args[k] is not None]
+        if other or args["return_report"]:
+            raise AnsibleActionFail("patch_report: read=outcomes reads no report: leave out %s and set return_report false"
+                                    % ", ".join(other or ["return_report"]))
+        try:
+            with Ledger(args["path"], check=args["integrity_check"]) as ledger:
+                run_id = args["run_id"] or newest_run(ledger)[0]
+                hosts = host_outcomes(ledger, run_id)
+        except LedgerError as exc:
+            raise AnsibleActionFail("patch_report: %s" % exc)
+        except sqlite3.Error as exc:
+            raise AnsibleActionFail("patch_report: the ledger %s cannot be read (%s): it may be damaged" % (args["path"],
+                                                                                                         excerpt(str(exc), 300)))
+        result.update(changed=False, run_id=run_id, verdict=verdict(hosts), dest=None)
+        if args["targeted"] is not None:
+            result["lost_hosts"] = lost_candidates(hosts, targeted=args["targeted"])
         return result

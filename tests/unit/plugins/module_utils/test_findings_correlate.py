@@ -1,5 +1,6 @@
 """Findings against pending patches and the baseline; closed or open after the night by the installed version."""
 
+import gc
 import random
 from datetime import date
 
@@ -158,15 +159,19 @@ def test_the_comparison_orders_random_versions_as_dpkg_does():
     """Random versions over dpkg's characters (and a few it refuses): same sign as debversion.compare, or both None."""
     rng = random.Random(17)
     alphabet = "0123456789" * 3 + "ab~+.-:" + "\u0663 \n"
-    for _ in range(20000):
-        left = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+
+    def text(size):
+        return "".join(rng.choice(alphabet) for dummy in range(size))
+
+    for _dummy in range(20000):
+        left = text(rng.randint(1, 8))
         roll = rng.random()
         if roll < 0.4:  # the same but for the last run of digits
             right = left.rstrip("0123456789") + str(rng.randint(0, 20))
         elif roll < 0.7:  # a shared prefix
-            right = left[:rng.randint(0, len(left))] + "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+            right = left[:rng.randint(0, len(left))] + text(rng.randint(1, 4))
         else:
-            right = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+            right = text(rng.randint(1, 8))
         C._compare.cache_clear()
         assert C._compare("apt", left, right) == _sign(B.compare_versions("apt", left, right)), (left, right)
 
@@ -203,3 +208,19 @@ def test_the_plan_takes_the_approvals_dependencies_into_account():
     needing = C.plan_host(PATCHES, FINDINGS, block, TODAY, dependencies={"fp-openssl": ["fp-kernel"]})
     (entry,) = [f for f in needing["findings"] if f["cve"] == "CVE-2026-10001"]
     assert entry["plan"] == "patch_not_approved" and "but fp-openssl needs fp-kernel" in entry["reason"]
+
+
+def test_the_garbage_collector_is_paused_only_while_a_host_is_correlated():
+    plan = C.plan_host(PATCHES, FINDINGS, REJECT_KERNEL, TODAY)
+    assert gc.isenabled()
+    C.judge_after(plan["findings"], {})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        C.plan_host(PATCHES, FINDINGS, REJECT_KERNEL, TODAY)
+        assert not gc.isenabled()  # whoever paused it keeps it paused
+    finally:
+        gc.enable()
+    with pytest.raises(B.BaselineError):
+        C.plan_host(PATCHES, FINDINGS, {"approve_findings_min_severity": "urgent"}, TODAY)
+    assert gc.isenabled()

@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import compliance_export as export
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.ledger import Ledger, LedgerError
-from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import INDENT_HOSTS, load_report, report_text
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report import INDENT_HOSTS, host_outcomes, load_report, report_text
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.report_outputs import dashboard_page, write_outputs
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.sqlite_file import HEADER
 
@@ -98,3 +98,20 @@ def test_report_json_is_indented_for_people_and_compact_for_big_fleets():
     assert report_text(small).startswith('{\n  "hosts": [') and json.loads(report_text(small)) == small
     assert "\n" not in report_text(big).rstrip("\n") and json.loads(report_text(big)) == big
     assert report_text(big).startswith('{"hosts":[{"name":"h0"}')
+
+
+def test_the_outcomes_read_gives_the_reports_statuses(ledger_path):
+    """read=outcomes (the night's lost-host step) works out each host's status from its phase rows
+    alone: the same name, status and phases as the report's host entries."""
+    with Ledger(ledger_path) as ledger:
+        ledger.start_run("r3", playbook="fleetpatch.hybrid.patch_night")
+        night(ledger, "web-1", "web", [SSL], ["openssl"], ["openssl"], [], run_id="r3")
+        ledger.record_host("r3", "web-9", "web", {})
+        for phase in ("preflight", "scan"):
+            ledger.record_phase("r3", "web-9", phase, "ok", data={"pending": 1} if phase == "scan" else {})
+        ledger.record_phase("r3", "web-9", "approve", "ok")
+        for run_id in ("r2", "r3"):
+            report = load_report(ledger, run_id)[0]
+            expected = [dict((k, h[k]) for k in ("name", "status", "phases")) for h in report["hosts"]]
+            assert host_outcomes(ledger, run_id) == expected
+    assert [h["status"] for h in expected] == ["patched", "incomplete"]
