@@ -104,8 +104,8 @@ class ActionModule(ActionBase):
         except LedgerError as exc:
             raise AnsibleActionFail("patch_report: %s" % exc)
         except sqlite3.Error as exc:
-            raise AnsibleActionFail("patch_report: the ledger %s cannot be read (%s): it may be damaged" % (args["path"],
-                                                                                                         excerpt(str(exc), 300)))
+            raise AnsibleActionFail("patch_report: the ledger %s cannot be read (%s): it may be damaged"
+                                    % (args["path"], excerpt(str(exc), 300)))
         result.update(changed=False, run_id=run_id, verdict=verdict(hosts), dest=None)
         if args["targeted"] is not None:
             result["lost_hosts"] = lost_candidates(hosts, targeted=args["targeted"])
