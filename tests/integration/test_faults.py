@@ -38,7 +38,7 @@ BOUNDARIES = [
     ("reboot", {"FLEETPATCH_KILL_AFTER_TASK": "Record the reboot decision"}),
     ("validate", {"FLEETPATCH_KILL_AFTER_TASK": "Record the skipped validation"}),
     ("rescan", {"FLEETPATCH_KILL_AFTER_TASK": "Record the verified package changes"}),
-    ("report", {"FLEETPATCH_KILL_AFTER_TASK": "Write the report"}),
+    ("report", {"FLEETPATCH_KILL_AFTER_TASK": "Write the report, and work out each change request's close from it"}),
     # the change requests are closed, the run is not finished yet
     ("cr_closed", {"FLEETPATCH_KILL_AFTER_TASK": "Record how each change was closed"}),
 ]
