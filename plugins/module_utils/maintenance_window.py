@@ -657,7 +657,7 @@ def window_from_tag(value, defaults=None):
     comes from `defaults` (the fleetpatch_window_defaults variable), then from TAG_DEFAULTS.
     """
     if not isinstance(value, str) or not value.strip():
-        raise WindowError("schedule", value, "is empty: the tag's value starts with cron(...), rate(...) or at(...)")
+        raise WindowError("schedule", value, "is empty: the tag's value starts with cron(...), rate(...), at(...) or patch_tuesday(...)")
     spec = dict(TAG_DEFAULTS)
     if defaults:
         if not isinstance(defaults, dict):

@@ -31,7 +31,7 @@ def test_group_defaults_fill_what_the_tag_leaves_out():
 @pytest.mark.parametrize("value,defaults,words", [
     ("cron(0 3 ? * SUN *); tz=UTC", None, ["tag option: 'tz=UTC'", "timezone, duration"]),
     ("cron(0 3 ? * SUN *); duration", None, ["tag option: 'duration'"]),
-    ("  ", None, ["schedule", "is empty"]),
+    ("  ", None, ["schedule", "is empty", "patch_tuesday(...)"]),
     ("cron(0 3 ? * SUN *)", {"length": 3}, ["fleetpatch_window_defaults: 'length'"]),
 ])
 def test_bad_tags(value, defaults, words):
