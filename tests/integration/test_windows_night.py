@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 REPLAY_COLLECTIONS = os.path.join(ROOT, "tests", "integration", "test_only_collections")
 CVRF = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "fixtures", "msrc_cvrf_2024-Jan.json")
-WINDOWS = ["win-1", "win-2", "win-3", "win-4"]
+WINDOWS = ["win-1", "win-2", "win-3", "win-4", "win-5"]
 
 SSU = ("1f2e3d4c-5b6a-4978-8a7b-6c5d4e3f2a10", "5034863", ["Critical Updates", "Windows Server 2019"],
        "2024-01 Servicing Stack Update for Windows Server 2019 for x64-based Systems (KB5034863)")
@@ -153,6 +153,21 @@ RECORDINGS = {
             searched(MSRT),
         ],
     },
+    # the same hook pair; the install fails and installs nothing: the host ends failed, nothing to uninstall,
+    # and its post_patch steps still run (they undo what pre_patch did)
+    "win-5": {
+        "win_powershell": [PREFLIGHT, PS_OK, HOOK_STOP_IIS, HOOK_START_IIS],
+        "win_service_info": [SERVICES, SERVICES],
+        "win_uri": [URI],
+        "win_wait_for": [TCP],
+        "win_updates": [
+            searched(CU, MSRT),
+            dict(installed_result(["^KB5034127$"], reboot_required=False), failed=True, msg="Failed to install updates",
+                 failed_update_count=1, installed_update_count=0,
+                 updates={CU[0]: update(CU, failure=(2149842967, "WU_E_NOT_APPLICABLE 0x80240017"))}),
+            searched(CU),
+        ],
+    },
 }
 
 INVENTORY = """\
@@ -164,7 +179,7 @@ sources:
 """
 HOSTS_FILE = {"defaults": {"platform": "windows", "os_family": "windows", "os_version": "10.0.17763",
                            "patch_group": "win-prod", "environment": "Prod", "address": "127.0.0.1"},
-              "hosts": [{"name": "win-1"}, {"name": "win-2"}, {"name": "win-3"}, {"name": "win-4"}]}
+              "hosts": [{"name": "win-1"}, {"name": "win-2"}, {"name": "win-3"}, {"name": "win-4"}, {"name": "win-5"}]}
 GROUP_VARS = {
     "fleetpatch_baseline": {"name": "windows-security", "operating_system": "WINDOWS",
                             "approval_rules": [{"classifications": ["SecurityUpdates", "CriticalUpdates"], "severities": ["*"]}],
@@ -220,6 +235,7 @@ def night(fleet, tmp_path_factory):
     (inventory / "group_vars" / "platform_windows.yml").write_text(json.dumps(dict(GROUP_VARS, fleetpatch_maintenance_window=window)))
     (inventory / "host_vars").mkdir()
     (inventory / "host_vars" / "win-4.yml").write_text(json.dumps({"fleetpatch_hooks": WIN4_HOOKS}))
+    (inventory / "host_vars" / "win-5.yml").write_text(json.dumps({"fleetpatch_hooks": WIN4_HOOKS}))
     (inventory / "host_vars" / "win-1.yml").write_text(json.dumps({
         "fleetpatch_region": "us-east-1", "snapshot_ec2_endpoint_url": ENDPOINT,
         "preflight_ssm_agent": "skip"}))    # the agent check has its own tests (moto lacks DescribeInstanceInformation)
@@ -273,7 +289,8 @@ def test_linux_hosts_patched_for_real_beside_windows(night):
 
 def test_windows_statuses_and_no_real_connection(night):
     got = statuses(night)
-    assert (got["win-1"], got["win-2"], got["win-3"], got["win-4"]) == ("patched", "rolled_back", "rolled_back", "patched"), night.output
+    assert (got["win-1"], got["win-2"], got["win-3"], got["win-4"], got["win-5"]) == (
+        "patched", "rolled_back", "rolled_back", "patched", "failed"), night.output
     # nothing listens on 127.0.0.1:5986: a task that connected would have left the host unreachable
     assert night.rows("SELECT COUNT(*) FROM host_phases WHERE run_id=? AND status='unreachable'", night.run_id) == [(0,)]
     assert "UNREACHABLE" not in night.stdout
@@ -347,7 +364,8 @@ def test_change_request_of_the_windows_group_noted_and_closed(night):
     (number, state, hosts, outcomes) = night.rows(
         "SELECT number, state, hosts, host_outcomes FROM change_requests WHERE run_id=? AND patch_group='win-prod'", night.run_id)[0]
     assert sorted(json.loads(hosts)) == WINDOWS and state == "closed"
-    assert json.loads(outcomes) == {"win-1": "patched", "win-2": "rolled_back", "win-3": "rolled_back", "win-4": "patched"}
+    assert json.loads(outcomes) == {"win-1": "patched", "win-2": "rolled_back", "win-3": "rolled_back", "win-4": "patched",
+                                     "win-5": "failed"}
     notes = [text for (text,) in night.rows("SELECT text FROM change_request_notes WHERE number=?", number)]
     assert any("patched" in text and "win-1" in text for text in notes), notes
 
@@ -387,3 +405,14 @@ def test_a_windows_hosts_hook_pair_runs_around_its_install(night):
     outcomes = [json.loads(data) for phase, status, data in rows if phase in ("pre_patch", "post_patch")]
     assert [o.get("outcome") for o in outcomes if "outcome" in o] == ["ok", "ok"], outcomes
     assert any(o.get("output", "").startswith("Internet services successfully stopped") for o in outcomes), outcomes
+
+
+def test_a_failed_install_that_installed_nothing_still_runs_the_post_patch_undo(night):
+    (status, message, dummy) = latest(night, "win-5", "patch")
+    assert status == "failed" and "WU_E_NOT_APPLICABLE" in message, message
+    hooks = [c for c in calls(night.replay, "win-5", "win_powershell") if "Argv" in (c["args"].get("parameters") or {})]
+    assert [c["args"]["parameters"]["Argv"] for c in hooks] == [[IISRESET, "/stop"], [IISRESET, "/start"]]
+    order = [p for (p,) in night.rows("SELECT phase FROM host_phases WHERE run_id=? AND host='win-5' ORDER BY id", night.run_id)]
+    assert order.index("pre_patch") < order.index("patch") < order.index("post_patch"), order
+    assert "rollback" not in order and "rescan" not in order, order          # nothing was installed to take back
+    assert calls(night.replay, "win-5", "win_command") == []               # no wusa
