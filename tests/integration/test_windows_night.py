@@ -364,8 +364,8 @@ def test_change_request_of_the_windows_group_noted_and_closed(night):
     (number, state, hosts, outcomes) = night.rows(
         "SELECT number, state, hosts, host_outcomes FROM change_requests WHERE run_id=? AND patch_group='win-prod'", night.run_id)[0]
     assert sorted(json.loads(hosts)) == WINDOWS and state == "closed"
-    assert json.loads(outcomes) == {"win-1": "patched", "win-2": "rolled_back", "win-3": "rolled_back", "win-4": "patched",
-                                     "win-5": "failed"}
+    expected = {"win-1": "patched", "win-2": "rolled_back", "win-3": "rolled_back", "win-4": "patched", "win-5": "failed"}
+    assert json.loads(outcomes) == expected
     notes = [text for (text,) in night.rows("SELECT text FROM change_request_notes WHERE number=?", number)]
     assert any("patched" in text and "win-1" in text for text in notes), notes
 
