@@ -19,11 +19,11 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from datetime import datetime
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws_roles
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils.lifecycle import PHASES
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.safe_write import write_atomic
 
 TABLES = ("hosts", "groups")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -213,28 +213,13 @@ def publish_local(folder, wanted, report, check_mode=False):
                     continue
         written.append(key)
         if not check_mode:
-            _write_atomic(path, wanted[key])
+            write_atomic(path, wanted[key], mode=0o644, dir_mode=0o755)
     for key in own_keys(existing, report):
         if key not in wanted:
             removed.append(key)
             if not check_mode:
                 os.remove(os.path.join(folder, *key.split("/")))
     return written, removed, unchanged
-
-
-def _write_atomic(path, text):
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def publish_s3(client, bucket, prefix, wanted, report, kms_key_id=None, check_mode=False):

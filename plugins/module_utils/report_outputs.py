@@ -14,7 +14,6 @@ compliance_export.py) for a playbook that wants only one of them.
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import datetime, timezone
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import compliance_export as export
@@ -65,19 +64,8 @@ def dashboard_page(ledger, run_id=None, trend_runs=dashboard.TREND_RUNS, keep=Tr
 
 
 def write_page(dest, text):
-    """The dashboard written whole (a temporary file in dest's directory, renamed), mode 0644."""
-    directory = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(directory, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".dashboard-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """The dashboard written whole (safe_write: a private temporary file in dest's directory, renamed), mode 0644."""
+    return write_atomic(dest, text, mode=0o644, dir_mode=0o755)
 
 
 def _unchanged(dest, text, mode=None):

@@ -43,16 +43,8 @@ options:
     description: How many runs (this one and those before it) the trend shows.
     type: int
     default: 30
-  integrity_check:
-    description:
-      - How much of the ledger file is checked before it is read; a damaged file is refused with a message saying how to recover.
-      - V(full) reads every page (C(PRAGMA quick_check); its time grows with the file, about 0.5 s for 77 MB).
-      - V(header) checks the file header and the schema only, whatever the file's size. For the steps of a night whose
-        start (M(fleetpatch.hybrid.patch_ledger) C(action=start_run)) already checked the whole file (docs/security.md).
-    type: str
-    choices: [full, header]
-    default: full
 extends_documentation_fragment:
+  - fleetpatch.hybrid.ledger_integrity
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - fleetpatch.hybrid.controller_action
