@@ -17,7 +17,10 @@ by a BENCHMARK-ONLY STAND-IN (this file, outside timing):
 It then prints wall time and peak RSS (controller process, per play) of the plays that ran:
 open the night, raise the change requests (grouping + 20 CRs in the local backend), report and
 close. And, on the largest inventory, the controller's cost per host per task (forks 50): a
-play of two `debug` tasks over every host (no connection), the second task's time / N.
+play of two `debug` tasks over every host (no connection), the second task's time / N, under
+ansible-core's linear strategy (the peer) and under the collection's fleetpatch.hybrid.fleet_linear
+(plugins/strategy/fleet_linear.py: the linear strategy without ansible-core's walks over every
+host of the play per queued host), side by side with the ratio (--strategies).
 
 Targets (issue 12): every play linear (N=10k no more than 12x N=1k); grouping + opening the
 CRs for 10k hosts under 10 s; report + CR close for 10k under 15 s; at most 15 ms per host per task.
@@ -94,12 +97,14 @@ def write_ledger(path, n, groups, count):
     return time.time() - started
 
 
-def ansible(directory, playbook, forks, extra=()):
+def ansible(directory, playbook, forks, extra=(), strategy=None):
     profile = os.path.join(directory, "profile-%d.json" % time.time_ns())
     env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"], ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "benchmarks", "callback_plugins"),
                ANSIBLE_CALLBACKS_ENABLED="fleet_profile", FLEET_PROFILE_OUT=profile, ANSIBLE_NOCOLOR="1",
                ANSIBLE_INVENTORY_UNPARSED_FAILED="true", ANSIBLE_HOST_PATTERN_MISMATCH="ignore")
+    if strategy:
+        env["ANSIBLE_STRATEGY"] = strategy
     started = time.time()
     result = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(directory, "fleet.patch_groups.yml"),
                              "-f", str(forks), playbook] + list(extra), cwd=ROOT, env=env, capture_output=True, text=True,
@@ -133,7 +138,7 @@ def night(n, groups, count, forks, keep):
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def task_cost(n, groups, forks, keep):
+def task_cost(n, groups, forks, keep, strategy):
     directory = tempfile.mkdtemp(prefix="fleet-task-cost-%d-" % n)
     try:
         write_inventory(directory, n, groups, 1)
@@ -142,7 +147,7 @@ def task_cost(n, groups, forks, keep):
             handle.write("- hosts: all\n  gather_facts: false\n  tasks:\n"
                          "    - {name: first, ansible.builtin.debug: {msg: one}}\n"
                          "    - {name: second, ansible.builtin.debug: {msg: two}}\n")
-        wall, profile = ansible(directory, book, forks)
+        wall, profile = ansible(directory, book, forks, strategy=strategy)
         tasks = dict((t["name"], t) for t in profile["plays"][0]["tasks"])
         return {"n": n, "wall": wall, "first": tasks["first"]["wall"], "second": tasks["second"]["wall"],
                 "second_cpu": tasks["second"]["cpu"], "second_controller_cpu": tasks["second"]["controller_cpu"],
@@ -160,6 +165,8 @@ def main():
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--task-cost-size", default="10000",
                         help="inventory size(s), comma-separated, of the per-task cost (e.g. 1000,5000,10000); 0: skip it")
+    parser.add_argument("--strategies", default="ansible.builtin.linear,fleetpatch.hybrid.fleet_linear",
+                        help="strategies of the per-task cost play, comma-separated: ansible-core's (the peer) and ours")
     parser.add_argument("--keep", action="store_true", help="keep the temporary inventories and ledgers")
     parser.add_argument("--tasks", type=int, default=0, help="also print the N slowest tasks of each size")
     args = parser.parse_args()
@@ -206,17 +213,24 @@ def main():
                      report["wall"], report["cpu"], "MET" if report["wall"] < 15 else "NOT MET"))
     sizes = [int(n) for n in str(args.task_cost_size).split(",") if int(n)]
     if sizes:
+        strategies = [name for name in args.strategies.split(",") if name]
         print("\ncontroller cost per host per task, forks %d, inventory from fleetpatch.hybrid.patch_groups (two debug tasks, "
               "no connection; the second task's time / hosts); target <= 15 ms, judged on wall time on a quiet machine:"
               % args.forks)
         for n in sizes:
-            cost = task_cost(n, args.groups, args.forks, args.keep)
-            per_host, per_host_cpu = 1000 * cost["second"] / n, 1000 * cost["second_cpu"] / n
-            print("  %6d hosts: %.1f ms wall per host per task (%s); CPU %.1f ms per host per task (controller %.1f ms + its "
-                  "forks %.1f ms); whole run %.1f s, peak RSS %.0f MB, load average %.1f"
-                  % (n, per_host, "MET" if per_host <= 15 else "NOT MET", per_host_cpu,
-                     1000 * cost["second_controller_cpu"] / n, per_host_cpu - 1000 * cost["second_controller_cpu"] / n,
-                     cost["wall"], cost["peak_rss_mb"], os.getloadavg()[0]))
+            walls = {}
+            for strategy in strategies:
+                cost = task_cost(n, args.groups, args.forks, args.keep, strategy)
+                per_host, per_host_cpu = 1000 * cost["second"] / n, 1000 * cost["second_cpu"] / n
+                walls[strategy] = per_host
+                print("  %6d hosts, %s: %.1f ms wall per host per task (%s); CPU %.1f ms per host per task (controller "
+                      "%.1f ms + its forks %.1f ms); whole run %.1f s, peak RSS %.0f MB, load average %.1f"
+                      % (n, strategy, per_host, "MET" if per_host <= 15 else "NOT MET", per_host_cpu,
+                         1000 * cost["second_controller_cpu"] / n, per_host_cpu - 1000 * cost["second_controller_cpu"] / n,
+                         cost["wall"], cost["peak_rss_mb"], os.getloadavg()[0]))
+            if len(walls) == 2:
+                peer, ours = (walls[name] for name in strategies)
+                print("  %6d hosts: %s / %s = %.2f (wall per host per task)" % (n, strategies[1], strategies[0], ours / peer))
     print("\nmeasured on a machine shared with other jobs (load average %.1f at the start, %.1f at the end): figures are "
           "upper bounds" % (load[0], os.getloadavg()[0]))
 
