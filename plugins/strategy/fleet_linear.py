@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 name: fleet_linear
 short_description: The linear strategy, without ansible-core's walks over every host of the play per queued host
-version_added: 0.7.0
+version_added: 0.1.0
 author:
   - fleetpatch.hybrid developers (@fleetpatch)
 description:
