@@ -295,7 +295,6 @@ compose:
   ansible_port: tags.LocalFleetPort | int
 """
 
-import contextlib
 import gc
 import gzip
 import hashlib
@@ -313,6 +312,7 @@ except ImportError:
     _data_tagging = None
 
 from ansible_collections.fleetpatch.hybrid.plugins.module_utils import inventory as inv
+from ansible_collections.fleetpatch.hybrid.plugins.module_utils.collector import collector
 
 # 2: the AWS records as one compact JSON text (decoded by json.loads, not by the cache plugin's profile)
 CACHE_FORMAT = 2
@@ -453,23 +453,6 @@ class _LeanModels(object):
             return self._trimmed[key]
 
 
-@contextlib.contextmanager
-def _collector(enabled):
-    """Garbage collection on (enabled) or off within the block, as it was after it."""
-    before = gc.isenabled()
-    if enabled:
-        gc.enable()
-    else:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if before:
-            gc.enable()
-        else:
-            gc.disable()
-
-
 def _aws():
     """module_utils.aws, imported when AWS is asked: it loads boto3 (0.2 s, 11 MiB), which a cache hit never needs."""
     from ansible_collections.fleetpatch.hybrid.plugins.module_utils import aws
@@ -502,7 +485,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             gc.collect()
         self._collecting = gc.isenabled()
         self._asked_aws = False
-        with _collector(False):
+        with collector(False):
             self._parse(inventory, loader, path, cache)
         if self._asked_aws and self._collecting:
             gc.collect()
@@ -573,7 +556,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         aws = _aws()
         self._asked_aws = True
         try:
-            with _collector(self._collecting):
+            with collector(self._collecting):
                 fetched = _Fetcher(settings, self._credentials()).run()
         except aws.AwsError as exc:  # no session at all (boto3 missing, unknown profile)
             raise AnsibleParserError("%s: %s" % (self.NAME, exc))

@@ -20,12 +20,12 @@ for apt, rpm's for dnf/yum/zypper).
 
 from __future__ import annotations
 
-import gc
 import re
 from itertools import zip_longest
 
 from . import baseline as baselib
 from . import debversion as _debversion
+from .collector import collector
 
 _VERSION_RE = _debversion._VERSION_RE
 
@@ -34,22 +34,6 @@ PLANS = ("patch_approved", "patch_not_approved", "fix_not_pending", "no_fix")
 
 _ORDER = {}
 _ORDER_MAX = 200000
-
-
-class _GarbageCollectionPaused(object):
-    """Pause the cyclic garbage collector while one host's records are built: they hold no cycles,
-    and the collector, woken every 700 new containers, otherwise walks the young ones again and again
-    (about a tenth of the correlation's time). Reference counting still frees everything at once."""
-
-    def __enter__(self):
-        self.was_enabled = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc):
-        if self.was_enabled:
-            gc.enable()
-        return False
-
 
 # dpkg's order of the characters of a version's non-digit runs, as one string comparison: '~' sorts
 # before the end of the run ("\x02", appended), the end before letters, letters before the rest.
@@ -303,7 +287,7 @@ def plan_host(patches, findings, baseline, today, product=None, dependencies=Non
     Adds to correlate()'s result: patches (annotated), decisions (each annotated patch with approved and
     approval_reason, as the patch_decisions filter returns them) and warnings (baseline.warnings).
     """
-    with _GarbageCollectionPaused():
+    with collector(False):  # builds no reference cycles (module_utils/collector.py)
         matched = matches(patches, findings)
         annotated = annotate(patches, findings, matched[0])
         decisions = baselib.evaluate(annotated, baseline, today, product, dependencies or None)
@@ -327,7 +311,7 @@ def judge_after(findings, installed, default_manager="apt"):
     cvss, source, installed_before, installed_version (now), fixed_version (the one judged
     against), plan, state, reason.
     """
-    with _GarbageCollectionPaused():
+    with collector(False):  # builds no reference cycles (module_utils/collector.py)
         return _judge_after(findings, installed, default_manager)
 
 
